@@ -1,0 +1,36 @@
+# Developer entry points. `make test` is the one command that installs everything the
+# tests need on a fresh machine and runs lint, types and the whole suite (CI runs it).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# llama.cpp is compiled from source. A -march=native build enables ggml's AMX path,
+# which faults (ldtilecfg) on VMs that advertise AMX in CPUID; this portable x86-64
+# build runs everywhere with AVX2. See README, "llama.cpp on your hardware".
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
+.PHONY: install test lint typecheck pytest bench docs
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(VENV)/bin/pytest tests/benchmarks -s -p no:cacheprovider
+
+docs: install
+	$(PY) -m convergio_llm.cli.docs

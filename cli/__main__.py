@@ -1,0 +1,3 @@
+from convergio_llm.cli.main import main
+
+main()

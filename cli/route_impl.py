@@ -1,0 +1,42 @@
+"""The body of `llm route`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from convergio_llm.cli.context import Environment
+from convergio_llm.cli.exit_status import ExitStatus, status_for
+from convergio_llm.cli.io import error_object, read_items, write_json
+from convergio_llm.providers.errors import InputError, LLMError
+from convergio_llm.routing.decide import Policy, decide
+
+
+def route_command(
+    env: Environment, prompt: str | None, defaults: dict[str, Any], policy: Policy, jsonl: bool, explain: bool
+) -> int:
+    status = ExitStatus.OK
+    for item in read_items(env, prompt, jsonl, defaults):
+        try:
+            if item.error is not None:
+                raise item.error
+            if item.decision is not None:
+                raise InputError("this is already a decision; pipe it into `llm run`")
+            assert item.request is not None
+            decision = decide(item.request, env.routing, policy)
+            if jsonl:
+                decision = replace(decision, id=item.id)
+        except LLMError as exc:
+            code = status_for(exc)
+            status = status or code
+            if jsonl:
+                write_json(env.stdout, error_object(item.id, item.line, exc, int(code)))
+            env.warn(f"error: {exc}")
+            continue
+        if explain:
+            from convergio_llm.cli.explain import render
+
+            env.stderr.write(render(decision, color=env.stderr_isatty))
+            env.stderr.flush()
+        write_json(env.stdout, decision.to_json())
+    return int(status)

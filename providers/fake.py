@@ -1,0 +1,103 @@
+"""A deterministic backend with no I/O, so every command can be tried with nothing installed.
+
+Models:
+    echo    answers with the last user message, word by word
+    lorem   answers with `words` words of filler (setting, 16 by default), cut at `max_tokens`
+    fail    raises ProviderUnavailable before the first token
+    break   yields one word, then fails (a stream that dies mid-way)
+
+Settings (config `providers:` or the constructor) script the timing, for benchmarks:
+`ttft_s` before the first word, `token_s` between words, `load_s` on first use.
+Each word counts as one token and usage is reported as the provider's own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+
+from convergio_llm.providers.base import (
+    Chunk,
+    Completion,
+    ModelInfo,
+    Provider,
+    Request,
+    Stopwatch,
+    Tier,
+    Usage,
+)
+from convergio_llm.providers.errors import ModelNotFound, ProviderUnavailable, StreamInterrupted
+
+LOREM = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua"
+).split()
+MODELS = ("echo", "lorem", "fail", "break")
+
+
+class FakeProvider(Provider):
+    kind = "fake"
+    locality = "in-process"
+    privacy = "maximum"
+
+    def __init__(self, name: str | None = None, settings: Mapping[str, object] | None = None):
+        super().__init__(name, settings)
+        self._loaded = False
+
+    def default_models(self) -> Mapping[Tier, str]:
+        return {"simple": "echo", "balanced": "lorem", "quality": "lorem"}
+
+    def models(self, live: bool = True) -> list[ModelInfo]:
+        return [self.model_info(m, _tier(m)) for m in MODELS]
+
+    def _seconds(self, key: str) -> float:
+        return float(self.settings.get(key) or 0.0)
+
+    def _words(self, request: Request, model: str) -> list[str]:
+        if model == "echo":
+            user = [m.content for m in request.messages if m.role == "user"]
+            return (user[-1] if user else "").split()
+        if model in ("lorem", "break"):
+            n = int(self.settings.get("words") or 16)
+            return [LOREM[i % len(LOREM)] for i in range(n)]
+        raise ModelNotFound(f"model '{model}' not found (fake has {', '.join(MODELS)})", self.name)
+
+    def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
+        clock = Stopwatch()
+        load_s = None
+        if not self._loaded:
+            load_s = self._seconds("load_s")
+            time.sleep(load_s)
+            self._loaded = True
+        if model == "fail":
+            raise ProviderUnavailable("the fake 'fail' model always fails", self.name)
+        words = self._words(request, model)
+        limit = request.max_tokens if request.max_tokens is not None else len(words)
+        finish = "length" if len(words) > limit else "stop"
+        words = words[:limit]
+        time.sleep(self._seconds("ttft_s"))
+        pieces: list[str] = []
+        for i, word in enumerate(words):
+            if i:
+                time.sleep(self._seconds("token_s"))
+            piece = word if i == 0 else " " + word
+            if request.stop and any(s in "".join(pieces) + piece for s in request.stop):
+                finish = "stop"
+                break
+            clock.token()
+            pieces.append(piece)
+            yield Chunk(piece)
+            if model == "break":
+                raise StreamInterrupted("the fake 'break' model stops after one word", self.name)
+        text = "".join(pieces)
+        usage = Usage(
+            input_tokens=sum(len(m.content.split()) for m in request.messages),
+            output_tokens=len(pieces),
+            source="provider",
+        )
+        yield clock.completion(self, model, text, finish, usage, load_s=load_s)
+
+
+def _tier(model: str) -> Tier | None:
+    tiers: dict[str, Tier] = {"echo": "simple", "lorem": "balanced"}
+    return tiers.get(model)

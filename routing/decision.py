@@ -1,0 +1,168 @@
+"""A routing decision: where a request goes, why, and what to try if that fails.
+
+It is data, not behaviour: `llm route` prints it, `llm run` executes it as given.
+`--explain` renders `trace`, so the explanation cannot drift from the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from convergio_llm.providers.base import Message, Request
+from convergio_llm.providers.errors import InputError
+
+SCHEMA = "convergio-llm/decision/v1"
+RULES = ("override", "privacy", "offline", "budget", "platform", "complexity", "quality")
+
+
+@dataclass(frozen=True)
+class Target:
+    provider: str
+    model: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"provider": self.provider, "model": self.model}
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    rule: str
+    looked_at: Mapping[str, Any]
+    verdict: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "looked_at": dict(self.looked_at), "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: Request
+    provider: str
+    model: str
+    tier: str | None = None
+    reason: str = ""
+    complexity: Mapping[str, Any] = field(default_factory=dict)
+    estimated_cost_usd: float | None = None
+    fallbacks: tuple[Target, ...] = ()
+    trace: tuple[TraceEntry, ...] = ()
+    # True when privacy or offline put the request local: fallbacks must stay local.
+    local_only: bool = False
+    id: str | None = None
+
+    @property
+    def targets(self) -> list[Target]:
+        return [Target(self.provider, self.model), *self.fallbacks]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema": SCHEMA}
+        if self.id is not None:
+            out["id"] = self.id
+        out.update(
+            {
+                "request": self.request.to_json(),
+                "provider": self.provider,
+                "model": self.model,
+                "tier": self.tier,
+                "reason": self.reason,
+                "complexity": dict(self.complexity),
+                "estimated_cost_usd": self.estimated_cost_usd,
+                "local_only": self.local_only,
+                "fallbacks": [t.to_json() for t in self.fallbacks],
+                "trace": [t.to_json() for t in self.trace],
+            }
+        )
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Decision:
+        if obj.get("schema") != SCHEMA:
+            raise InputError(f"not a decision object (schema must be {SCHEMA!r})")
+        try:
+            request = request_from_json(obj["request"])
+            fallbacks = tuple(
+                Target(str(f["provider"]), str(f["model"])) for f in obj.get("fallbacks") or ()
+            )
+            trace = tuple(
+                TraceEntry(str(t["rule"]), dict(t.get("looked_at") or {}), str(t["verdict"]))
+                for t in obj.get("trace") or ()
+            )
+            return cls(
+                request=request,
+                provider=_text(obj, "provider"),
+                model=_text(obj, "model"),
+                tier=obj.get("tier"),
+                reason=str(obj.get("reason") or ""),
+                complexity=dict(obj.get("complexity") or {}),
+                estimated_cost_usd=obj.get("estimated_cost_usd"),
+                fallbacks=fallbacks,
+                trace=trace,
+                local_only=bool(obj.get("local_only", False)),
+                id=None if obj.get("id") is None else str(obj["id"]),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"malformed decision object ({exc.__class__.__name__}: {exc})") from None
+
+
+def _text(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise InputError(f"decision field '{key}' must be a non-empty string")
+    return value
+
+
+_ROLES = ("system", "user", "assistant")
+_PARAMS = {"max_tokens": int, "temperature": (int, float), "seed": int}
+
+
+def request_from_json(obj: Any) -> Request:
+    """A request object: {"prompt", "system"} or {"messages"}, plus generation parameters."""
+    if not isinstance(obj, Mapping):
+        raise InputError("a request must be a JSON object")
+    messages: list[Message] = []
+    if obj.get("system") is not None:
+        if not isinstance(obj["system"], str):
+            raise InputError("'system' must be a string")
+        messages.append(Message("system", obj["system"]))
+    if "messages" in obj:
+        raw = obj["messages"]
+        if not isinstance(raw, list) or not raw:
+            raise InputError("'messages' must be a non-empty list")
+        for i, m in enumerate(raw, 1):
+            if not isinstance(m, Mapping) or m.get("role") not in _ROLES:
+                raise InputError(f"messages[{i}] needs a role of {', '.join(_ROLES)}")
+            if not isinstance(m.get("content"), str):
+                raise InputError(f"messages[{i}].content must be a string")
+            messages.append(Message(m["role"], m["content"]))
+    elif isinstance(obj.get("prompt"), str):
+        if not obj["prompt"].strip():
+            raise InputError("'prompt' is empty")
+        messages.append(Message("user", obj["prompt"]))
+    else:
+        raise InputError("a request needs 'prompt' (a string) or 'messages' (a list)")
+    params: dict[str, Any] = {}
+    for key, types in _PARAMS.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise InputError(f"'{key}' must be a number")
+        params[key] = value
+    if params.get("max_tokens") is not None and params["max_tokens"] < 1:
+        raise InputError("'max_tokens' must be at least 1")
+    stop = obj.get("stop")
+    if stop is not None:
+        if isinstance(stop, str):
+            stop = [stop]
+        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+            raise InputError("'stop' must be a string or a list of strings")
+        params["stop"] = tuple(stop)
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        params["metadata"] = dict(metadata)
+    return Request(messages=tuple(messages), **params)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,11 +53,10 @@ def guard(func: F) -> F:
 
 def _silence_broken_pipe() -> None:
     """`llm ... | head` closed our stdout: exit quietly, as other Unix tools do."""
+    import contextlib
     import os
     import sys
 
     devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass

@@ -18,7 +18,7 @@ class ExitStatus(IntEnum):
 
 DESCRIPTIONS = {
     ExitStatus.OK: "success",
-    ExitStatus.ERROR: "error (bad request rejected by the provider, content filtered, internal error)",
+    ExitStatus.ERROR: "error: request rejected by the provider, content filtered, internal error",
     ExitStatus.USAGE: "usage: bad option, bad input (empty stdin, invalid UTF-8, malformed JSON), "
     "bad config, unknown provider or model",
     ExitStatus.NO_PROVIDER: "no provider available (package missing, server unreachable)",

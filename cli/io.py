@@ -93,7 +93,7 @@ def _read_jsonl(
 def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(obj, str):
         obj = {"prompt": obj}
@@ -110,7 +110,9 @@ def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
 def with_defaults(request: Request, defaults: Mapping[str, Any]) -> Request:
     """Fill what the request left unset (parameters, system prompt) with the command line's."""
     params = {k: v for k, v in defaults.items() if k != "system"}
-    missing = {k: v for k, v in params.items() if v is not None and getattr(request, k) in (None, ())}
+    missing = {
+        k: v for k, v in params.items() if v is not None and getattr(request, k) in (None, ())
+    }
     system = defaults.get("system")
     if system and not any(m.role == "system" for m in request.messages):
         missing["messages"] = (Message("system", system), *request.messages)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from convergio_llm.cli.bench import bench
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.cost import cost
@@ -38,11 +37,19 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         str | None,
-        typer.Option("--config", envvar="CONVERGIO_LLM_CONFIG", help="Config file (YAML).", show_default=False),
+        typer.Option(
+            "--config",
+            envvar="CONVERGIO_LLM_CONFIG",
+            help="Config file (YAML).",
+            show_default=False,
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     ctx.obj = Environment(config_path=config, debug=debug)
@@ -53,4 +60,12 @@ for command in (route, run, models, cost, bench):
 
 
 def main() -> None:
+    import os
+
+    if any(var.endswith("_COMPLETE") for var in os.environ):
+        # Shell completion asked: register Typer's completion classes (kept out of
+        # normal start-up, which must stay fast).
+        from typer.completion import completion_init
+
+        completion_init()
     app(prog_name="llm")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from convergio_llm.cli import options as opt
 from convergio_llm.cli.errors import guard
 
@@ -14,16 +13,33 @@ from convergio_llm.cli.errors import guard
 def models(
     ctx: typer.Context,
     json_out: opt.Json = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Answer without any network probe.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Answer without any network probe.")
+    ] = False,
     provider: Annotated[
-        list[str] | None, typer.Option("--provider", "-p", help="Only these providers (repeatable).", show_default=False)
+        list[str] | None,
+        typer.Option(
+            "--provider", "-p", help="Only these providers (repeatable).", show_default=False
+        ),
     ] = None,
-    available_only: Annotated[bool, typer.Option("--available", help="Only models that can be used now.")] = False,
+    available_only: Annotated[
+        bool, typer.Option("--available", help="Only models that can be used now.")
+    ] = False,
     preload: Annotated[
-        str | None, typer.Option("--preload", help="Load provider:model into memory (Ollama) and exit.", show_default=False)
+        str | None,
+        typer.Option(
+            "--preload",
+            help="Load provider:model into memory (Ollama) and exit.",
+            show_default=False,
+        ),
     ] = None,
     unload: Annotated[
-        str | None, typer.Option("--unload", help="Unload provider:model from memory (Ollama) and exit.", show_default=False)
+        str | None,
+        typer.Option(
+            "--unload",
+            help="Unload provider:model from memory (Ollama) and exit.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """List every model of every provider, with availability and why not."""
@@ -32,5 +48,3 @@ def models(
     if preload or unload:
         raise typer.Exit(load_or_unload(ctx.obj, preload, unload, json_out))
     raise typer.Exit(list_models(ctx.obj, json_out, offline, provider or [], available_only))
-
-

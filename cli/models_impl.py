@@ -39,7 +39,7 @@ def list_models(
     with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
         surveys = list(pool.map(lambda p: _survey(p, offline), providers))
     rows: list[dict[str, Any]] = []
-    for provider, (availability, models) in zip(providers, surveys):
+    for availability, models in surveys:
         for info in models:
             if available_only and not availability:
                 continue
@@ -69,20 +69,32 @@ def list_models(
     return int(ExitStatus.OK)
 
 
-def load_or_unload(env: Environment, preload: str | None, unload: str | None, json_out: bool) -> int:
+def load_or_unload(
+    env: Environment, preload: str | None, unload: str | None, json_out: bool
+) -> int:
     ref = preload or unload
     assert ref is not None
     name, model = split_ref(ref)
     provider = env.registry.get(name)
     action = getattr(provider, "preload" if preload else "unload", None)
     if action is None:
-        raise InputError(f"provider '{name}' does not support --{'preload' if preload else 'unload'}")
+        raise InputError(
+            f"provider '{name}' does not support --{'preload' if preload else 'unload'}"
+        )
     model = model or provider.default_model()
     if not model:
         raise InputError(f"name a model: {name}:<model>")
     result = action(model)
     if json_out:
-        write_json(env.stdout, {"provider": name, "model": model, "action": "preload" if preload else "unload", "result": result})
+        write_json(
+            env.stdout,
+            {
+                "provider": name,
+                "model": model,
+                "action": "preload" if preload else "unload",
+                "result": result,
+            },
+        )
     else:
         env.warn(f"{'loaded' if preload else 'unloaded'} {name}:{model}")
     return int(ExitStatus.OK)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from convergio_llm.cli import options as opt
 from convergio_llm.cli.errors import guard
 
@@ -22,7 +21,9 @@ def route(
     seed: opt.Seed = None,
     stop: opt.Stop = None,
     jsonl: opt.Jsonl = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Explain the decision on stderr.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Explain the decision on stderr.")
+    ] = False,
     private: opt.Private = None,
     offline: opt.Offline = None,
     quality: opt.Quality = False,

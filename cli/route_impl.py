@@ -13,7 +13,12 @@ from convergio_llm.routing.decide import Policy, decide
 
 
 def route_command(
-    env: Environment, prompt: str | None, defaults: dict[str, Any], policy: Policy, jsonl: bool, explain: bool
+    env: Environment,
+    prompt: str | None,
+    defaults: dict[str, Any],
+    policy: Policy,
+    jsonl: bool,
+    explain: bool,
 ) -> int:
     status = ExitStatus.OK
     for item in read_items(env, prompt, jsonl, defaults):

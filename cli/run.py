@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
 from convergio_llm.cli import options as opt
 from convergio_llm.cli.errors import guard
 
@@ -28,11 +27,19 @@ def run(
     quality: opt.Quality = False,
     profile: opt.Profile = None,
     complexity: opt.Complexity = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
-    no_ledger: Annotated[bool, typer.Option("--no-ledger", help="Do not record this run in the cost ledger.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
+    ] = False,
+    no_ledger: Annotated[
+        bool, typer.Option("--no-ledger", help="Do not record this run in the cost ledger.")
+    ] = False,
     keep_alive: Annotated[
         str | None,
-        typer.Option("--keep-alive", help="Ollama: how long to keep the model loaded (5m, -1, 0).", show_default=False),
+        typer.Option(
+            "--keep-alive",
+            help="Ollama: how long to keep the model loaded (5m, -1, 0).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Generate a response, streaming it to stdout.

@@ -10,8 +10,8 @@ from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import LLMError, scrub
 from convergio_llm.routing.decide import Policy, decide
-from convergio_llm.routing.decision import Decision
-from convergio_llm.routing.execute import Attempt, ExecutionFailed, Outcome, Target, execute
+from convergio_llm.routing.decision import Decision, Target
+from convergio_llm.routing.execute import Attempt, ExecutionFailed, Outcome, execute
 
 COMPLETION_SCHEMA = "convergio-llm/completion/v1"
 
@@ -64,7 +64,9 @@ def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
     return decision
 
 
-def run_item(env: Environment, item: Item, options: RunOptions, hooks: Any, json_lines: bool) -> ExitStatus:
+def run_item(
+    env: Environment, item: Item, options: RunOptions, hooks: Any, json_lines: bool
+) -> ExitStatus:
     out = env.stdout
     try:
         if item.error is not None:
@@ -73,9 +75,13 @@ def run_item(env: Environment, item: Item, options: RunOptions, hooks: Any, json
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
-            env.warn(f"{attempt.provider}:{attempt.model} failed ({attempt.message}); trying {nxt.ref}")
+            env.warn(
+                f"{attempt.provider}:{attempt.model} failed ({attempt.message}); trying {nxt.ref}"
+            )
 
-        outcome = execute(decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback)
+        outcome = execute(
+            decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback
+        )
     except LLMError as exc:
         status = status_for(exc)
         attempts = exc.attempts if isinstance(exc, ExecutionFailed) else []

@@ -28,10 +28,27 @@ from convergio_llm.providers.base import (
 )
 from convergio_llm.providers.errors import ModelNotFound, ProviderUnavailable, StreamInterrupted
 
-LOREM = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-    "incididunt ut labore et dolore magna aliqua"
-).split()
+LOREM = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+]
 MODELS = ("echo", "lorem", "fail", "break")
 
 

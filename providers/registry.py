@@ -61,8 +61,8 @@ class Registry:
         self._plugins_loaded = False
         # instance name → (kind, settings); every kind is also an instance of itself.
         self._instances: dict[str, tuple[str, dict[str, Any]]] = {}
-        for name, settings in (instances or {}).items():
-            settings = dict(settings or {})
+        for name, declared in (instances or {}).items():
+            settings = dict(declared or {})
             kind = str(settings.pop("kind", name))
             if name in self._instances:
                 raise ConfigError(f"provider '{name}' is declared twice")

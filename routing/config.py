@@ -137,7 +137,9 @@ def _validate(node: Any, schema: Any, where: str, key: str) -> Any:
             if name not in schema:
                 allowed = ", ".join(sorted(schema))
                 line = knode.start_mark.line + 1
-                raise ConfigError(f"{where}:{line}: unknown key '{full}' (expected one of {allowed})")
+                raise ConfigError(
+                    f"{where}:{line}: unknown key '{full}' (expected one of {allowed})"
+                )
             out[name] = _validate(vnode, schema[name], where, full)
         return out
     if isinstance(schema, tuple):
@@ -170,7 +172,9 @@ def _check_scalar(value: Any, kind: str, where: str, node: Any, key: str) -> Any
     if kind in ("number", "int"):
         ok = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok or value < 0:
-            raise _fail(where, node, key, "a non-negative " + ("integer" if kind == "int" else "number"))
+            raise _fail(
+                where, node, key, "a non-negative " + ("integer" if kind == "int" else "number")
+            )
         return value
     if kind == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -106,7 +106,9 @@ class Decision:
                 id=None if obj.get("id") is None else str(obj["id"]),
             )
         except (KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"malformed decision object ({exc.__class__.__name__}: {exc})") from None
+            raise InputError(
+                f"malformed decision object ({exc.__class__.__name__}: {exc})"
+            ) from None
 
 
 def _text(obj: Mapping[str, Any], key: str) -> str:
@@ -117,7 +119,11 @@ def _text(obj: Mapping[str, Any], key: str) -> str:
 
 
 _ROLES = ("system", "user", "assistant")
-_PARAMS = {"max_tokens": int, "temperature": (int, float), "seed": int}
+_PARAMS: dict[str, type | tuple[type, ...]] = {
+    "max_tokens": int,
+    "temperature": (int, float),
+    "seed": int,
+}
 
 
 def request_from_json(obj: Any) -> Request:

@@ -115,7 +115,9 @@ def execute(
                     on_text(cached.text)
                 elapsed = time.perf_counter() - started
                 cost = hooks.after_attempt(target, request, cached, None, elapsed, True)
-                attempts.append(Attempt(target.provider, target.model, "ok", elapsed, cache_hit=True))
+                attempts.append(
+                    Attempt(target.provider, target.model, "ok", elapsed, cache_hit=True)
+                )
                 return Outcome(cached, attempts, cache_hit=True, cost_usd=cost)
             hooks.before_attempt(target, request)
             provider = registry.get(target.provider)
@@ -135,7 +137,9 @@ def execute(
             elapsed = time.perf_counter() - started
             error: LLMError = exc
             if wrote and not isinstance(exc, StreamInterrupted):
-                error = StreamInterrupted(f"failed after output had started: {exc}", target.provider)
+                error = StreamInterrupted(
+                    f"failed after output had started: {exc}", target.provider
+                )
             hooks.after_attempt(target, request, None, error, elapsed, False)
             attempt = Attempt(
                 target.provider, target.model, "error", elapsed, type(error).__name__, str(error)

@@ -44,7 +44,9 @@ class Response:
         return cls(status, h, json.dumps(obj).encode())
 
     @classmethod
-    def text(cls, text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8") -> Response:
+    def text(
+        cls, text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8"
+    ) -> Response:
         return cls(status, {"Content-Type": content_type}, text.encode())
 
 

@@ -1,0 +1,120 @@
+"""Generate the committed shell completions and man page from the app itself.
+
+    python -m convergio_llm.cli.docs            # rewrite completions/ and man/
+    python -m convergio_llm.cli.docs --check    # exit 1 if they are stale
+
+Generated, never hand-edited: a test fails when they drift from the code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from convergio_llm.cli.exit_status import DESCRIPTIONS
+from convergio_llm.cli.main import VERSION, app
+
+SHELLS = {"bash": "llm.bash", "zsh": "_llm", "fish": "llm.fish"}
+
+
+def completion_scripts() -> dict[str, str]:
+    from typer._completion_shared import get_completion_script
+
+    return {
+        f"completions/{filename}": get_completion_script(
+            prog_name="llm", complete_var="_LLM_COMPLETE", shell=shell
+        ).rstrip()
+        + "\n"
+        for shell, filename in SHELLS.items()
+    }
+
+
+def _roff(text: str) -> str:
+    lines = []
+    for line in text.replace("\\", "\\\\").splitlines():
+        lines.append("\\&" + line if line.startswith((".", "'")) else line)
+    return "\n".join(lines).replace("-", "\\-")
+
+
+def _options(command: click.Command, ctx: click.Context) -> Iterator[str]:
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        names, help_text = record
+        yield f".TP\n\\fB{_roff(names)}\\fR\n{_roff(help_text)}"
+
+
+def man_page() -> str:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, click.Group)
+    root = click.Context(group, info_name="llm")
+    parts = [
+        f'.TH LLM 1 "" "convergio-llm {VERSION}" "User Commands"',
+        ".SH NAME",
+        "llm \\- send a prompt to the right model, local or cloud",
+        ".SH SYNOPSIS",
+        "\\fBllm\\fR [\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]...",
+        ".SH DESCRIPTION",
+        _roff(group.help or ""),
+        ".SH OPTIONS",
+        *_options(group, root),
+        ".SH COMMANDS",
+    ]
+    for name, command in sorted(group.commands.items()):
+        ctx = click.Context(command, info_name=name, parent=root)
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        parts += [
+            f".SS llm {name} {_roff(usage)}",
+            _roff(command.help or ""),
+            *_options(command, ctx),
+        ]
+    parts.append(".SH EXIT STATUS")
+    for status, text in DESCRIPTIONS.items():
+        parts.append(f".TP\n\\fB{int(status)}\\fR\n{_roff(text)}")
+    parts += [
+        ".SH ENVIRONMENT",
+        ".TP\n\\fBCONVERGIO_LLM_CONFIG\\fR\nConfig file to read instead of the default.",
+        ".TP\n\\fBCONVERGIO_LLM_OFFLINE\\fR\nSet to 1 to route as if there were no network.",
+        ".TP\n\\fBOPENAI_API_KEY\\fR, \\fBANTHROPIC_API_KEY\\fR, \\fBGEMINI_API_KEY\\fR, "
+        "\\fBAZURE_OPENAI_API_KEY\\fR, \\fBOLLAMA_HOST\\fR\n"
+        "Credentials and endpoints, read only from the environment and never printed.",
+        ".SH FILES",
+        ".TP\n\\fI$XDG_CONFIG_HOME/convergio\\-llm/config.yaml\\fR\nConfiguration.",
+        ".TP\n\\fI$XDG_DATA_HOME/convergio\\-llm/ledger.db\\fR\nThe cost ledger.",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def generated() -> dict[str, str]:
+    return {**completion_scripts(), "man/llm.1": man_page()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(__file__).resolve().parents[1]
+    # In an installed tree __file__ is inside site-packages: use the working directory.
+    if not (root / "pyproject.toml").exists():
+        root = Path.cwd()
+    stale = []
+    for rel, text in generated().items():
+        path = root / rel
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(rel)
+            if "--check" not in args:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    if "--check" in args and stale:
+        print("stale: " + ", ".join(stale) + " (run: make docs)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

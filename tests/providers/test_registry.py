@@ -45,7 +45,7 @@ def test_an_instance_may_not_take_a_builtin_name_with_another_kind() -> None:
 
 
 def test_unknown_name_lists_what_is_known() -> None:
-    with pytest.raises(UnknownProvider, match="known: .*fake"):
+    with pytest.raises(UnknownProvider, match=r"known: .*fake"):
         Registry(load_plugins=False).get("nosuch")
 
 
@@ -87,7 +87,7 @@ def test_a_plugin_duplicating_a_builtin_is_refused(tmp_path: Path) -> None:
         import importlib
 
         importlib.invalidate_caches()
-        with pytest.raises(ConfigError, match="plugin provider 'ollama'.*duplicates"):
+        with pytest.raises(ConfigError, match=r"plugin provider 'ollama'.*duplicates"):
             Registry().names()
     finally:
         sys.path.remove(str(site))

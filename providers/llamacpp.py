@@ -1,11 +1,111 @@
-"""Placeholder: the llamacpp backend is being written."""
+"""llama.cpp in-process through llama-cpp-python: GGUF files, loaded once per process per model.
+
+Models: `gemma-3-270m` (the embedded default, see embedded.py) or a path to a `.gguf`
+file (`-m llamacpp:/models/x.gguf`).
+
+Prompt format. A GGUF that carries a chat template (`tokenizer.chat_template`) gets it
+applied. One without, a base model, is given the prompt as plain text to continue
+(several messages become a "Role: text" transcript). The embedded Gemma 3 270M is the
+*pretrained* model, not the `-it` one: its GGUF has no chat template, and raw completion
+is what makes `echo "The capital of France is" | llm run` answer with a continuation.
+
+Sampling: temperature None or 0 is greedy (same prompt, same text), as in mlx-lm.
+
+Settings (config `providers: {llamacpp: {...}}`): `n_ctx` (4096), `n_threads` (physical
+cores), `max_tokens` (256, when the request sets none), `verbose` (false: llama.cpp's
+own logs are dropped), `allow_amx` (false, see `amx_hazard`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
-from convergio_llm.providers.base import Availability, Chunk, Completion, Provider, Request
-from convergio_llm.providers.errors import ProviderUnavailable
+from convergio_llm.providers.base import (
+    AVAILABLE,
+    Availability,
+    Chunk,
+    Completion,
+    ModelInfo,
+    Provider,
+    Request,
+    Stopwatch,
+    Tier,
+    Usage,
+)
+from convergio_llm.providers.embedded import (
+    EMBEDDED_MODEL,
+    INSTALL_HINT,
+    EmbeddedModelMissing,
+    embedded_model_path,
+    is_ready,
+)
+from convergio_llm.providers.errors import (
+    BadRequest,
+    ContextTooLong,
+    ModelNotFound,
+    ProviderUnavailable,
+)
+from convergio_llm.providers.local_engines import (
+    as_dicts,
+    importable,
+    physical_cores,
+    plain_transcript,
+)
+
+DEFAULT_N_CTX = 4096  # Gemma 3 allows 32768, but its KV cache would cost ~8x the memory.
+DEFAULT_MAX_TOKENS = 256
+REINSTALL = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF '
+    '-DGGML_AMX_BF16=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+)
+_AMX_COMPILED = re.compile(r"\bAMX\w*\s*=\s*1")
+_drop_logs: Any = None  # the ctypes callback must outlive every call llama.cpp makes to it
+
+
+def amx_hazard(system_info: str, cpu_flags: frozenset[str]) -> bool:
+    """Would this llama.cpp build crash here? True when its AMX matmul path is compiled in and
+    the CPU advertises AMX, or runs under a hypervisor.
+
+    A -march=native build on a VM whose CPUID reports AMX compiles ggml's AMX kernels in,
+    and they fault at `ldtilecfg` in the first decode (measured on this project's VMs,
+    whose kernel does not even list `amx_tile`). Bare metal with AMX may be fine:
+    `allow_amx: true` says so.
+    """
+    if not _AMX_COMPILED.search(system_info):
+        return False
+    return any(f.startswith("amx") for f in cpu_flags) or "hypervisor" in cpu_flags
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+class _TokenCounter:
+    """Counts sampled tokens (the end-of-generation token included) as a stopping criterion
+    that never stops. llama-cpp-python calls it once per sampled token and once more after
+    the loop, hence `count - 1`."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        self.calls += 1
+        return False
+
+    @property
+    def tokens(self) -> int:
+        return max(0, self.calls - 1)
 
 
 class LlamaCppProvider(Provider):
@@ -13,8 +113,181 @@ class LlamaCppProvider(Provider):
     locality = "in-process"
     privacy = "maximum"
 
+    def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name, settings)
+        self._engines: dict[str, Any] = {}
+
+    def default_models(self) -> Mapping[Tier, str]:
+        return {"simple": EMBEDDED_MODEL}
+
     def available(self) -> Availability:
-        return Availability(False, "not implemented yet")
+        if importable("llama_cpp"):
+            return Availability(False, f"llama-cpp-python is not installed: {INSTALL_HINT}")
+        if self.default_model() == EMBEDDED_MODEL and not is_ready():
+            return Availability(False, f"the embedded model is not installed: {INSTALL_HINT}")
+        return AVAILABLE
+
+    def models(self, live: bool = True) -> list[ModelInfo]:
+        n_ctx = self._n_ctx()
+        return [
+            self.model_info(model, tier, context_window=n_ctx, loaded=model in self._engines)
+            for tier, model in self.catalogue().items()
+        ]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        raise ProviderUnavailable("not implemented yet", self.name)
+        clock = Stopwatch()
+        engine, load_s = self._engine(model)
+        import llama_cpp
+
+        prompt, stops = self._prompt(engine, request)
+        n_ctx = engine.n_ctx()
+        if len(prompt) >= n_ctx:
+            raise ContextTooLong(
+                f"prompt is {len(prompt)} tokens; the context holds {n_ctx} (setting n_ctx)",
+                self.name,
+            )
+        counter = _TokenCounter()
+        llama_cpp.llama_perf_context_reset(engine.ctx)
+        pieces: list[str] = []
+        finish: str | None = None
+        for chunk in engine.create_completion(
+            prompt,
+            max_tokens=self._max_tokens(request),
+            temperature=request.temperature or 0.0,
+            seed=request.seed,
+            stop=stops,
+            stream=True,
+            stopping_criteria=llama_cpp.StoppingCriteriaList([counter]),
+        ):
+            choice = chunk["choices"][0]
+            finish = choice["finish_reason"] or finish
+            if choice["text"]:
+                clock.token()
+                pieces.append(choice["text"])
+                yield Chunk(choice["text"])
+        perf = llama_cpp.llama_perf_context(engine.ctx)
+        stats = {field: getattr(perf, field) for field, _ in perf._fields_}
+        stats.update(n_threads=engine.n_threads, n_ctx=n_ctx)
+        usage = Usage(input_tokens=len(prompt), output_tokens=counter.tokens, source="provider")
+        yield clock.completion(
+            self,
+            model,
+            "".join(pieces),
+            finish,
+            usage,
+            raw_stats=stats,
+            load_s=load_s,
+            prompt_eval_s=perf.t_p_eval_ms / 1000,
+            eval_s=perf.t_eval_ms / 1000,
+        )
+
+    def _max_tokens(self, request: Request) -> int:
+        limit = request.max_tokens
+        if limit is None:
+            limit = int(self.settings.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        if limit < 1:
+            # llama-cpp-python reads 0 as "until the context is full": refuse instead.
+            raise BadRequest(f"max_tokens must be at least 1 (got {limit})", self.name)
+        return limit
+
+    def _n_ctx(self) -> int:
+        return int(self.settings.get("n_ctx") or DEFAULT_N_CTX)
+
+    def _prompt(self, engine: Any, request: Request) -> tuple[list[int], list[str]]:
+        """Prompt tokens and stop strings: the GGUF's chat template if any, else plain text."""
+        stops = list(request.stop or ())  # the CLI may pass None
+        template = engine.metadata.get("tokenizer.chat_template")
+        if not template:
+            text = plain_transcript(request.messages)
+            return engine.tokenize(text.encode(), add_bos=True, special=True), stops
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return engine.detokenize([token], special=True).decode() if token >= 0 else ""
+
+        formatter = Jinja2ChatFormatter(
+            template,
+            eos_token=token_text(engine.token_eos()),
+            bos_token=token_text(engine.token_bos()),
+        )
+        messages: Any = as_dicts(request.messages)
+        rendered = formatter(messages=messages)
+        # The template writes the BOS token itself when the model wants one.
+        tokens = engine.tokenize(rendered.prompt.encode(), add_bos=False, special=True)
+        return tokens, stops + [s for s in rendered.stop or [] if s]
+
+    def _engine(self, model: str) -> tuple[Any, float | None]:
+        """The loaded model and, on its first use only, how long loading took."""
+        if model in self._engines:
+            return self._engines[model], None
+        path = self._resolve(model)
+        try:
+            import llama_cpp
+        except ImportError:
+            raise ProviderUnavailable(
+                f"llama-cpp-python is not installed: {INSTALL_HINT}", self.name
+            ) from None
+        self._refuse_amx(llama_cpp.llama_print_system_info().decode(errors="replace"))
+        verbose = bool(self.settings.get("verbose"))
+        if not verbose:
+            _silence_logs(llama_cpp)
+        threads = int(self.settings.get("n_threads") or physical_cores())
+        start = time.perf_counter()
+        try:
+            engine = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self._n_ctx(),
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=verbose,
+            )
+        except ValueError as exc:
+            raise ModelNotFound(f"cannot load {path}: {exc}", self.name) from None
+        load_s = time.perf_counter() - start
+        self._engines[model] = engine
+        return engine, load_s
+
+    def _refuse_amx(self, system_info: str) -> None:
+        if self.settings.get("allow_amx") or not amx_hazard(system_info, cpu_flags()):
+            return
+        raise ProviderUnavailable(
+            "this llama-cpp-python build uses ggml's AMX kernels, which crash on this CPU "
+            f"(a VM that advertises AMX). Reinstall it without them: {REINSTALL} "
+            "(or set providers.llamacpp.allow_amx: true if AMX works here)",
+            self.name,
+        )
+
+    def _resolve(self, model: str) -> Path:
+        if model == EMBEDDED_MODEL:
+            try:
+                return embedded_model_path()
+            except EmbeddedModelMissing as exc:
+                raise ProviderUnavailable(str(exc), self.name) from None
+        path = Path(model).expanduser()
+        if path.is_file():
+            return path
+        if path.suffix == ".gguf" or "/" in model:
+            raise ModelNotFound(f"no GGUF file at {path}", self.name)
+        raise ModelNotFound(
+            f"unknown model '{model}': use {EMBEDDED_MODEL} or a path to a .gguf file", self.name
+        )
+
+
+def _silence_logs(llama_cpp: Any) -> None:
+    """Drop llama.cpp's log lines: they would land on our stderr between the answer's lines."""
+    import ctypes
+
+    global _drop_logs
+    if _drop_logs is None:
+
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+        def drop(level: int, text: bytes, user_data: Any) -> None:
+            return None
+
+        _drop_logs = drop
+    llama_cpp.llama_log_set(_drop_logs, ctypes.c_void_p(0))

@@ -66,7 +66,9 @@ def man_page() -> str:
         *_options(group, root),
         ".SH COMMANDS",
     ]
-    for name, command in sorted(group.commands.items()):
+    for name in sorted(group.list_commands(root)):
+        command = group.get_command(root, name)
+        assert command is not None
         ctx = click.Context(command, info_name=name, parent=root)
         usage = " ".join(command.collect_usage_pieces(ctx))
         parts += [

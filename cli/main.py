@@ -1,28 +1,64 @@
-"""The `llm` app: wiring only. Each subcommand lives in its own module."""
+"""The `llm` app: wiring only. Each subcommand lives in its own module.
+
+Subcommands load lazily: `llm route` imports and builds only the route command, so
+a shell loop of `llm route` pays for one command, not five (start-up is a feature).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
+import click
 import typer
-from convergio_llm.cli.bench import bench
+from typer.core import TyperGroup
+
 from convergio_llm.cli.context import Environment
-from convergio_llm.cli.cost import cost
-from convergio_llm.cli.models import models
-from convergio_llm.cli.route import route
-from convergio_llm.cli.run import run
 
 VERSION = "0.1.0"
 
+# name → module; each module defines a function of the same name (the command).
+COMMANDS = {
+    "route": "convergio_llm.cli.route",
+    "run": "convergio_llm.cli.run",
+    "models": "convergio_llm.cli.models",
+    "cost": "convergio_llm.cli.cost",
+    "bench": "convergio_llm.cli.bench",
+}
+_SETTINGS: dict[str, Any] = {
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+}
+
+
+def load_command(name: str) -> click.Command:
+    func = getattr(importlib.import_module(COMMANDS[name]), name)
+    single = typer.Typer(**_SETTINGS)
+    single.command(name=name)(func)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        command = load_command(cmd_name)
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
     name="llm",
+    cls=LazyGroup,
     help="Send a prompt to the right model: local when it must stay private, offline or free; "
     "cloud when it needs the quality.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    **_SETTINGS,
 )
 
 
@@ -53,10 +89,6 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = Environment(config_path=config, debug=debug)
-
-
-for command in (route, run, models, cost, bench):
-    app.command()(command)
 
 
 def main() -> None:

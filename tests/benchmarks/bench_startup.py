@@ -1,0 +1,85 @@
+"""Cold start of the everyday commands, side by side with the interpreter's own floor.
+
+    .venv/bin/pytest tests/benchmarks/bench_startup.py -s
+    python tests/benchmarks/bench_startup.py
+
+Commands run interleaved (A B C A B C ...) so machine noise hits them alike; each
+figure is the median wall time with its min-max spread. No assertions: figures only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = int(os.environ.get("BENCH_RUNS", "21"))
+
+BARE_TYPER = """
+import typer
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+@app.command()
+def a(x: str = "") -> None: ...
+@app.command()
+def b(x: str = "") -> None: ...
+app(["a", "--help"])
+"""
+
+
+def _llm() -> str:
+    found = shutil.which("llm", path=str(Path(sys.executable).parent))
+    return found or "llm"
+
+
+def commands() -> dict[str, tuple[list[str], bytes]]:
+    py = sys.executable
+    return {
+        "python -c pass": ([py, "-c", "pass"], b""),
+        "bare typer app --help": ([py, "-c", BARE_TYPER], b""),
+        "llm --help": ([_llm(), "--help"], b""),
+        "llm models --offline": ([_llm(), "models", "--offline"], b""),
+        "echo p | llm route": ([_llm(), "route"], b"Summarise: the meeting moved to 3pm\n"),
+    }
+
+
+def measure(runs: int = RUNS) -> dict[str, list[float]]:
+    cmds = commands()
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, XDG_CONFIG_HOME=home, XDG_DATA_HOME=home, XDG_CACHE_HOME=home)
+        env["CONVERGIO_LLM_OFFLINE"] = "1"  # cold start, not a network probe
+        # Installed packages have bytecode; let the warm-up round write ours too.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for i in range(runs + 1):
+            for name, (argv, stdin) in cmds.items():
+                start = time.perf_counter()
+                subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+                if i:  # the first round warms the page cache
+                    times[name].append(time.perf_counter() - start)
+    return times
+
+
+def report(times: dict[str, list[float]]) -> str:
+    lines = [
+        f"cold start, {len(next(iter(times.values())))} interleaved runs, load {os.getloadavg()}"
+    ]
+    for name, values in times.items():
+        ms = [v * 1000 for v in values]
+        lines.append(
+            f"  {name:<24} median {statistics.median(ms):6.1f} ms"
+            f"   min {min(ms):6.1f}   max {max(ms):6.1f}"
+        )
+    return "\n".join(lines)
+
+
+def test_cold_start() -> None:
+    print("\n" + report(measure()))
+
+
+if __name__ == "__main__":
+    print(report(measure()))

@@ -1,0 +1,71 @@
+"""Start-up cost is a feature: the commands people run in shell loops import no SDK or engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = (
+    "requests",
+    "openai",
+    "anthropic",
+    "google.genai",
+    "mlx",
+    "mlx_lm",
+    "llama_cpp",
+    "httpx2",
+    "httpx",
+    "numpy",
+    "rich",
+    "pydantic",
+)
+
+PROBE = """
+import json, sys
+from convergio_llm.cli.main import app
+try:
+    app(sys.argv[1:], prog_name="llm")
+except SystemExit:
+    pass
+heavy = {heavy!r}
+found = sorted(m for m in heavy if m in sys.modules)
+sys.stderr.write("\\nMODULES=" + json.dumps(found) + "\\n")
+"""
+
+
+def imported_heavy(*args: str, stdin: str = "") -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        input=stdin.encode(),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    marker = result.stderr.decode().rsplit("MODULES=", 1)
+    assert len(marker) == 2, result.stderr.decode()
+    found: list[str] = json.loads(marker[1])
+    return found
+
+
+def test_importing_the_cli_imports_nothing_heavy() -> None:
+    code = f"import sys, convergio_llm.cli.main; print([m for m in {HEAVY!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
+    assert out.stdout.decode().strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (("--help",), ""),
+        (("models", "--offline"), ""),
+        (("route",), "Summarise: the meeting moved to 3pm"),
+        (("route", "--explain", "--offline"), "Prove that sqrt(2) is irrational"),
+        (("run", "-m", "fake:echo"), "hello"),
+        (("cost",), ""),
+    ],
+)
+def test_everyday_commands_import_no_sdk_or_engine(args: tuple[str, ...], stdin: str) -> None:
+    assert imported_heavy(*args, stdin=stdin) == []

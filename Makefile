@@ -24,8 +24,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# pytest exits 5 when it collected no tests: that is a failure here, said plainly.
 pytest: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest || { s=$$?; [ $$s -ne 5 ] || echo "pytest collected no tests" >&2; exit $$s; }
 
 test: lint typecheck pytest
 

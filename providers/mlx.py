@@ -1,11 +1,45 @@
-"""Placeholder: the mlx backend is being written."""
+"""mlx-lm in-process: Metal on Apple Silicon, mlx's CPU backend elsewhere.
+
+Models are local folders (`-m mlx:/path/to/model`) or Hugging Face ids already in the
+local cache; nothing is ever downloaded. A model is loaded on first use and kept for the
+life of the process, so a JSONL batch loads it once.
+
+Sampling goes through `make_sampler` (mlx-lm takes no `temp=`); temperature None or 0
+is greedy. Usage is the engine's own count: mlx-lm's `generation_tokens` includes the
+end-of-sequence token when the model stopped by itself.
+
+Settings: `models` (tier → name or path), `max_tokens` (256, when the request sets none).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
-from convergio_llm.providers.base import Availability, Chunk, Completion, Provider, Request
-from convergio_llm.providers.errors import ProviderUnavailable
+from convergio_llm.providers.base import (
+    AVAILABLE,
+    Availability,
+    Chunk,
+    Completion,
+    ModelInfo,
+    Provider,
+    Request,
+    Stopwatch,
+    Tier,
+    Usage,
+)
+from convergio_llm.providers.errors import BadRequest, ModelNotFound, ProviderUnavailable
+from convergio_llm.providers.local_engines import (
+    StopScanner,
+    as_dicts,
+    importable,
+    plain_transcript,
+)
+
+INSTALL_HINT = "pip install 'convergio-llm[mlx]'"
+DEFAULT_MAX_TOKENS = 256
 
 
 class MLXProvider(Provider):
@@ -13,8 +47,142 @@ class MLXProvider(Provider):
     locality = "in-process"
     privacy = "maximum"
 
+    def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name, settings)
+        self._loaded: dict[str, tuple[Any, Any]] = {}  # model name → (model, tokenizer)
+
+    def default_models(self) -> Mapping[Tier, str]:
+        return {"simple": "mlx-community/Llama-3.2-3B-Instruct-4bit"}
+
     def available(self) -> Availability:
-        return Availability(False, "not implemented yet")
+        missing = importable("mlx", "mlx_lm")
+        if missing:
+            return Availability(False, f"{missing} is not installed: {INSTALL_HINT}")
+        return AVAILABLE
+
+    def models(self, live: bool = True) -> list[ModelInfo]:
+        return [
+            self.model_info(model, tier, loaded=model in self._loaded)
+            for tier, model in self.catalogue().items()
+        ]
+
+    def close(self) -> None:
+        self._loaded.clear()
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        raise ProviderUnavailable("not implemented yet", self.name)
+        clock = Stopwatch()
+        (engine, tokenizer), load_s = self._load(model)
+        import mlx.core as mx
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        if request.seed is not None:
+            mx.random.seed(request.seed)
+        prompt = self._prompt(tokenizer, request)
+        scanner = StopScanner(request.stop or ())  # the CLI may pass None
+        pieces: list[str] = []
+        last: Any = None
+        for last in stream_generate(
+            engine,
+            tokenizer,
+            prompt,
+            max_tokens=self._max_tokens(request),
+            sampler=make_sampler(temp=request.temperature or 0.0),
+        ):
+            text = scanner.feed(last.text)
+            if text:
+                clock.token()
+                pieces.append(text)
+                yield Chunk(text)
+            if scanner.stopped:
+                break
+        tail = scanner.flush()
+        if tail:
+            clock.token()
+            pieces.append(tail)
+            yield Chunk(tail)
+        if last is None:
+            raise ProviderUnavailable("mlx-lm produced no output", self.name)
+        finish = "stop" if scanner.stopped else last.finish_reason
+        usage = Usage(
+            input_tokens=last.prompt_tokens, output_tokens=last.generation_tokens, source="provider"
+        )
+        stats = {
+            "prompt_tokens": last.prompt_tokens,
+            "prompt_tps": last.prompt_tps,
+            "generation_tokens": last.generation_tokens,
+            "generation_tps": last.generation_tps,
+            "peak_memory_gb": last.peak_memory,
+            "device": str(mx.default_device()),
+        }
+        yield clock.completion(
+            self,
+            model,
+            "".join(pieces),
+            finish,
+            usage,
+            raw_stats=stats,
+            load_s=load_s,
+            prompt_eval_s=_seconds(last.prompt_tokens, last.prompt_tps),
+            eval_s=_seconds(last.generation_tokens, last.generation_tps),
+        )
+
+    def _max_tokens(self, request: Request) -> int:
+        limit = request.max_tokens
+        if limit is None:
+            limit = int(self.settings.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        if limit < 1:
+            # mlx-lm raises ValueError on 0 and reads -1 as "unlimited": refuse both.
+            raise BadRequest(f"max_tokens must be at least 1 (got {limit})", self.name)
+        return limit
+
+    def _prompt(self, tokenizer: Any, request: Request) -> list[int] | str:
+        """Token ids from the model's chat template, or plain text when it has none."""
+        if getattr(tokenizer, "has_chat_template", False):
+            ids: list[int] = tokenizer.apply_chat_template(
+                as_dicts(request.messages), add_generation_prompt=True
+            )
+            return ids
+        return plain_transcript(request.messages)
+
+    def _load(self, model: str) -> tuple[tuple[Any, Any], float | None]:
+        """The loaded (model, tokenizer) and, on its first use only, how long loading took."""
+        if model in self._loaded:
+            return self._loaded[model], None
+        missing = importable("mlx", "mlx_lm")
+        if missing:
+            raise ProviderUnavailable(f"{missing} is not installed: {INSTALL_HINT}", self.name)
+        path = self._resolve(model)
+        from mlx_lm import load
+
+        start = time.perf_counter()
+        try:
+            loaded = load(str(path))
+        except (OSError, ValueError, FileNotFoundError) as exc:
+            raise ModelNotFound(f"cannot load {path}: {exc}", self.name) from None
+        load_s = time.perf_counter() - start
+        self._loaded[model] = (loaded[0], loaded[1])
+        return self._loaded[model], load_s
+
+    def _resolve(self, model: str) -> Path:
+        """A local folder, or a Hugging Face id found in the local cache; never a download."""
+        path = Path(model).expanduser()
+        if path.exists():
+            return path
+        if model.startswith(("/", ".", "~")) or model.count("/") != 1:
+            raise ModelNotFound(f"no mlx model folder at {path}", self.name)
+        from mlx_lm.utils import hf_repo_to_path
+
+        try:
+            return Path(hf_repo_to_path(model))  # type: ignore[no-untyped-call]
+        except Exception:  # huggingface_hub raises several kinds for "not cached"
+            raise ModelNotFound(
+                f"'{model}' is not in the local Hugging Face cache (nothing is downloaded); "
+                f"fetch it once with: hf download {model}",
+                self.name,
+            ) from None
+
+
+def _seconds(tokens: int, per_second: float) -> float | None:
+    """mlx-lm reports rates, not durations; the duration is the count over the rate."""
+    return tokens / per_second if per_second > 0 else None

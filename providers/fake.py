@@ -8,11 +8,16 @@ Models:
 
 Settings (config `providers:` or the constructor) script the timing, for benchmarks:
 `ttft_s` before the first word, `token_s` between words, `load_s` on first use.
+For testing how callers survive failures, counted over this instance's `stream()` calls:
+`fail_every: k` makes every k-th call raise ServerError before the first word, and
+`abort_every: k` makes every k-th call abort the whole process (SIGABRT), as a
+segfaulting engine would: only ever set it on a fake that runs in a child process.
 Each word counts as one token and usage is reported as the provider's own.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 
@@ -26,7 +31,12 @@ from convergio_llm.providers.base import (
     Tier,
     Usage,
 )
-from convergio_llm.providers.errors import ModelNotFound, ProviderUnavailable, StreamInterrupted
+from convergio_llm.providers.errors import (
+    ModelNotFound,
+    ProviderUnavailable,
+    ServerError,
+    StreamInterrupted,
+)
 
 LOREM = [
     "lorem",
@@ -60,6 +70,7 @@ class FakeProvider(Provider):
     def __init__(self, name: str | None = None, settings: Mapping[str, object] | None = None):
         super().__init__(name, settings)
         self._loaded = False
+        self._calls = 0
 
     def default_models(self) -> Mapping[Tier, str]:
         return {"simple": "echo", "balanced": "lorem", "quality": "lorem"}
@@ -79,8 +90,17 @@ class FakeProvider(Provider):
             return [LOREM[i % len(LOREM)] for i in range(n)]
         raise ModelNotFound(f"model '{model}' not found (fake has {', '.join(MODELS)})", self.name)
 
+    def _every(self, key: str) -> bool:
+        k = int(self.settings.get(key) or 0)
+        return k > 0 and self._calls % k == 0
+
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         clock = Stopwatch()
+        self._calls += 1
+        if self._every("abort_every"):
+            os.abort()
+        if self._every("fail_every"):
+            raise ServerError(f"fake failure on call {self._calls}", self.name)
         load_s = None
         if not self._loaded:
             load_s = self._seconds("load_s")

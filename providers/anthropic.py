@@ -15,7 +15,7 @@ Usage: `input_tokens` is the whole prompt (uncached + cache writes + cache reads
 Retries and timeouts: the SDK's own retry loop is off (`max_retries=0`) because it
 honours any `retry-after` without a cap and says nothing while it sleeps; the
 opening of each stream is retried by `providers.cloud.open_stream` instead (settings
-`max_retries` 2, `max_retry_wait_s` 30, `timeout_s` 120, `connect_timeout_s` 5), with
+`max_retries` 2, `max_retry_wait` 30, `timeout` 120, `connect_timeout` 5), with
 one line on stderr per retry. Anthropic's 529 becomes Overloaded.
 """
 
@@ -91,9 +91,9 @@ class AnthropicProvider(Provider):
             import httpx2
 
             timeout = httpx2.Timeout(
-                cloud.setting(self.settings, "timeout_s", cloud.DEFAULT_TIMEOUT_S),
+                cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S),
                 connect=cloud.setting(
-                    self.settings, "connect_timeout_s", cloud.DEFAULT_CONNECT_TIMEOUT_S
+                    self.settings, "connect_timeout", cloud.DEFAULT_CONNECT_TIMEOUT_S
                 ),
             )
             self._client = anthropic.Anthropic(
@@ -188,6 +188,8 @@ def map_anthropic_error(exc: Exception, provider: str) -> ProviderError:
         return ProviderTimeout(f"no answer in time ({exc})", provider)
     if isinstance(exc, anthropic.APIConnectionError):
         return ProviderUnavailable(f"cannot connect ({exc})", provider)
+    if (transport := cloud.transport_error(exc, provider)) is not None:
+        return transport
     if not isinstance(exc, anthropic.APIStatusError):
         return ProviderError(f"{type(exc).__name__}: {exc}", provider)
     status = exc.status_code

@@ -10,13 +10,14 @@ google-genai has none) and none of them says anything while it sleeps. Here:
   first token is retried up to `max_retries` times (setting, default 2);
 * the wait is the server's `retry-after` when it gave one, else 0.5 s · 2ⁿ (at most 8 s);
 * before each wait one line on stderr says what failed and how long it waits;
-* a server that asks for more than `max_retry_wait_s` (setting, default 30 s) is not
+* a server that asks for more than `max_retry_wait` (setting, default 30 s) is not
   waited for: the error is raised at once, `retry_after` kept, so a shell pipeline or
   the routing fallbacks move on instead of hanging.
 
 Settings read by every cloud backend (config `providers: {<name>: {...}}`):
-`base_url`, `timeout_s` (default 120: the most one request may take to answer),
-`connect_timeout_s` (default 5), `max_retries` (default 2), `max_retry_wait_s` (default 30).
+`base_url`, `timeout` (seconds, default 120: the longest wait for an answer or the next
+streamed piece), `connect_timeout` (default 5), `max_retries` (default 2), `max_retry_wait`
+(default 30). The names are the OpenAI backend's, which follows the same rules.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def open_stream(
     the rest are mapped too, never retried: by then output may have reached the user.
     """
     max_retries = int(setting(settings, "max_retries", DEFAULT_MAX_RETRIES))
-    max_wait = setting(settings, "max_retry_wait_s", DEFAULT_MAX_RETRY_WAIT_S)
+    max_wait = setting(settings, "max_retry_wait", DEFAULT_MAX_RETRY_WAIT_S)
     attempt = 0
     while True:
         try:
@@ -121,7 +122,7 @@ def open_stream(
             if wait > max_wait:
                 raise RateLimited(
                     f"{error}; the server asks to wait {wait:g} s, more than "
-                    f"max_retry_wait_s ({max_wait:g}), so not retrying",
+                    f"max_retry_wait ({max_wait:g}), so not retrying",
                     provider,
                     error.status,
                     retry_after=wait,
@@ -147,6 +148,19 @@ def _mapped(items: Iterator[T], map_error: Callable[[Exception], ProviderError])
         raise
     except Exception as exc:
         raise map_error(exc) from None
+
+
+def transport_error(exc: Exception, provider: str) -> ProviderError | None:
+    """The httpx2 errors every SDK lets through mid-stream (timeouts, dropped connections)."""
+    import httpx2
+
+    from convergio_llm.providers.errors import ProviderTimeout, ProviderUnavailable
+
+    if isinstance(exc, httpx2.TimeoutException):
+        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider)
+    if isinstance(exc, httpx2.TransportError):
+        return ProviderUnavailable(f"connection failed ({type(exc).__name__}: {exc})", provider)
+    return None
 
 
 def note(message: str) -> None:

@@ -17,7 +17,7 @@ SAFETY-like finish reason raises ContentFiltered.
 
 Retries and timeouts: google-genai retries nothing unless told; the opening of each
 stream is retried by `providers.cloud.open_stream` (settings `max_retries` 2,
-`max_retry_wait_s` 30, `timeout_s` 120), honouring the RetryInfo delay of a 429, with
+`max_retry_wait` 30, `timeout` 120), honouring the RetryInfo delay of a 429, with
 one line on stderr per retry.
 """
 
@@ -46,7 +46,6 @@ from convergio_llm.providers.errors import (
     Overloaded,
     ProviderError,
     ProviderTimeout,
-    ProviderUnavailable,
     RateLimited,
     ServerError,
 )
@@ -84,7 +83,7 @@ class GoogleProvider(Provider):
                 raise AuthenticationError("no API key: set GEMINI_API_KEY", self.name)
             from google import genai
 
-            timeout_s = cloud.setting(self.settings, "timeout_s", cloud.DEFAULT_TIMEOUT_S)
+            timeout_s = cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S)
             options = genai.types.HttpOptions(
                 base_url=self.settings.get("base_url") or None,
                 api_version=self.settings.get("api_version") or None,
@@ -179,13 +178,10 @@ def _usage(meta: Any) -> Usage:
 
 def map_google_error(exc: Exception, provider: str) -> ProviderError:
     """A google-genai (or its httpx2 transport) exception → our error tree."""
-    import httpx2
     from google.genai import errors
 
-    if isinstance(exc, httpx2.TimeoutException):
-        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider)
-    if isinstance(exc, httpx2.TransportError):
-        return ProviderUnavailable(f"cannot connect ({exc})", provider)
+    if (transport := cloud.transport_error(exc, provider)) is not None:
+        return transport
     if not isinstance(exc, errors.APIError):
         return ProviderError(f"{type(exc).__name__}: {exc}", provider)
     code, status, message = int(exc.code or 0), str(exc.status or ""), str(exc.message or "")

@@ -12,9 +12,13 @@ failure answers one request, in order, before normal answers resume.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from tests.conftest import CANARY
 from tests.servers.base import LoopbackServer, Recorded, Response, sse
 
 ERROR_TYPES = {
@@ -201,3 +205,10 @@ def _error(status: int, error_type: str, message: str) -> Response:
         "request_id": "req_err",
     }
     return Response.json(body, status, {"request-id": "req_err"})
+
+
+@pytest.fixture
+def anthropic_double() -> Iterator[AnthropicDouble]:
+    """A running double that accepts only the canary key the tests put in ANTHROPIC_API_KEY."""
+    with AnthropicDouble(key=CANARY) as double:
+        yield double

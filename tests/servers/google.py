@@ -12,9 +12,13 @@ failure answers one request, in order, before normal answers resume.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from tests.conftest import CANARY
 from tests.servers.base import LoopbackServer, Recorded, Response, sse
 
 STATUSES = {
@@ -46,6 +50,8 @@ class Reply:
     thoughts_tokens: int = 24
     cached_tokens: int = 0
     finish_reason: str = "STOP"
+    # A thinking summary sent as a `thought: true` part before the answer.
+    thought: str | None = None
     # A blocked prompt: no candidates, only promptFeedback.blockReason (e.g. "SAFETY").
     block_reason: str | None = None
     delay: float = 0.0
@@ -130,10 +136,10 @@ class GeminiDouble(LoopbackServer):
         out = []
         for i, piece in enumerate(r.pieces):
             last = i == len(r.pieces) - 1
-            candidate: dict[str, Any] = {
-                "content": {"parts": [{"text": piece}], "role": "model"},
-                "index": 0,
-            }
+            parts: list[dict[str, Any]] = [{"text": piece}]
+            if i == 0 and r.thought:
+                parts.insert(0, {"text": r.thought, "thought": True})
+            candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
             usage: dict[str, Any] = {
                 "promptTokenCount": r.prompt_tokens,
                 "thoughtsTokenCount": r.thoughts_tokens,
@@ -160,7 +166,7 @@ def _merge(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     """The non-streaming answer: the chunks' text joined, the last chunk's metadata."""
     last = dict(chunks[-1])
     if "candidates" in last:
-        text = "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks)
+        text = "".join(c["candidates"][0]["content"]["parts"][-1]["text"] for c in chunks)
         candidate = {
             **last["candidates"][0],
             "content": {"parts": [{"text": text}], "role": "model"},
@@ -184,3 +190,10 @@ def _error(
         error["details"] = details
     body = {"error": error}
     return Response.json(body, code, headers)
+
+
+@pytest.fixture
+def gemini_double() -> Iterator[GeminiDouble]:
+    """A running double that accepts only the canary key the tests put in GEMINI_API_KEY."""
+    with GeminiDouble(key=CANARY) as double:
+        yield double

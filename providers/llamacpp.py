@@ -91,6 +91,17 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
+def refuse_amx(system_info: str, flags: frozenset[str], provider: str) -> None:
+    """Raise ProviderUnavailable, with the reinstall command, when `amx_hazard` says so."""
+    if amx_hazard(system_info, flags):
+        raise ProviderUnavailable(
+            "this llama-cpp-python build uses ggml's AMX kernels, which crash on this CPU "
+            f"(e.g. a VM that advertises AMX). Reinstall it without them: {REINSTALL} "
+            "(or set providers.llamacpp.allow_amx: true if AMX works here)",
+            provider,
+        )
+
+
 class _TokenCounter:
     """Counts sampled tokens (the end-of-generation token included) as a stopping criterion
     that never stops. llama-cpp-python calls it once per sampled token and once more after
@@ -225,14 +236,16 @@ class LlamaCppProvider(Provider):
         """The loaded model and, on its first use only, how long loading took."""
         if model in self._engines:
             return self._engines[model], None
-        path = self._resolve(model)
         try:
             import llama_cpp
         except ImportError:
             raise ProviderUnavailable(
                 f"llama-cpp-python is not installed: {INSTALL_HINT}", self.name
             ) from None
-        self._refuse_amx(llama_cpp.llama_print_system_info().decode(errors="replace"))
+        path = self._resolve(model)
+        if not self.settings.get("allow_amx"):
+            info = llama_cpp.llama_print_system_info().decode(errors="replace")
+            refuse_amx(info, cpu_flags(), self.name)
         verbose = bool(self.settings.get("verbose"))
         if not verbose:
             _silence_logs(llama_cpp)
@@ -251,16 +264,6 @@ class LlamaCppProvider(Provider):
         load_s = time.perf_counter() - start
         self._engines[model] = engine
         return engine, load_s
-
-    def _refuse_amx(self, system_info: str) -> None:
-        if self.settings.get("allow_amx") or not amx_hazard(system_info, cpu_flags()):
-            return
-        raise ProviderUnavailable(
-            "this llama-cpp-python build uses ggml's AMX kernels, which crash on this CPU "
-            f"(a VM that advertises AMX). Reinstall it without them: {REINSTALL} "
-            "(or set providers.llamacpp.allow_amx: true if AMX works here)",
-            self.name,
-        )
 
     def _resolve(self, model: str) -> Path:
         if model == EMBEDDED_MODEL:

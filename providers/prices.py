@@ -1,12 +1,244 @@
-"""Placeholder: the price table is being written (issue: cost tracking)."""
+"""What a request costs: the shipped price table (prices.yaml), config overrides, and $0 local.
+
+Lookup order for `provider:model`:
+1. the config's `prices:` entry for `provider:model`, then `provider:*` (merged over the shipped
+   price when there is one, so an override may change a single field);
+2. a local engine (its class says `locality != "cloud"`, or an OpenAI-compatible instance whose
+   `base_url` is loopback, private, or a single-label LAN name) costs $0 — a real price;
+3. the shipped table, by provider kind, with dated snapshots mapped to their model
+   (`claude-haiku-4-5-20251001` → `claude-haiku-4-5`);
+4. otherwise None: unknown, never a guessed default.
+
+Token accounting: `input_tokens` counts every prompt token, *including* the cached reads and
+cache writes given separately; `output_tokens` counts every billed output token, reasoning
+included. The YAML is parsed on the first lookup only, so `llm route` starts without it.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
+
+from convergio_llm.providers.base import Usage
+from convergio_llm.providers.errors import ConfigError
+
+PRICE_FILE = Path(__file__).with_name("prices.yaml")
+MTOK = 1_000_000
+# Provider kinds whose `base_url` may point at the user's own server.
+_SELF_HOSTABLE = ("openai", "ollama")
+_DATED_SNAPSHOT = re.compile(r"^(?P<model>.+?)-(?:20\d{6}|20\d\d-\d\d-\d\d)$")
+
+
+@dataclass(frozen=True)
+class Price:
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+    cache_write_per_mtok: float | None = None
+    batch_discount: float = 0.0
+    long_context_threshold: int | None = None
+    long_input_per_mtok: float | None = None
+    long_cached_input_per_mtok: float | None = None
+    long_output_per_mtok: float | None = None
+    context_window: int | None = None
+    checked: str | None = None
+    source: str | None = None
+    vendor_page: bool | None = None
+    # The price-table version this came from: the shipped version, "+config" when the
+    # config changed it, or "local" for a $0 engine. Recorded in every ledger row.
+    version: str = ""
+    local: bool = False
+
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        batch: bool = False,
+    ) -> float:
+        """USD for one request; the long-context tier prices the whole request when it applies."""
+        long = (
+            self.long_context_threshold is not None and input_tokens > self.long_context_threshold
+        )
+        in_rate = _pick(long, self.long_input_per_mtok, self.input_per_mtok)
+        out_rate = _pick(long, self.long_output_per_mtok, self.output_per_mtok)
+        # A vendor that lists no cached or cache-write price bills those tokens as plain input.
+        cached = self.cached_input_per_mtok
+        cached_rate = _pick(
+            long, self.long_cached_input_per_mtok, in_rate if cached is None else cached
+        )
+        write_rate = in_rate if self.cache_write_per_mtok is None else self.cache_write_per_mtok
+        plain = max(0, input_tokens - cached_input_tokens - cache_write_tokens)
+        usd = (
+            plain * in_rate
+            + cached_input_tokens * cached_rate
+            + cache_write_tokens * write_rate
+            + output_tokens * out_rate
+        ) / MTOK
+        return usd * (1 - self.batch_discount) if batch else usd
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _pick(long: bool, long_rate: float | None, rate: float) -> float:
+    return long_rate if long and long_rate is not None else rate
+
+
+_FIELDS = {f.name for f in fields(Price)} - {"version", "local"}
+FREE = Price(0.0, 0.0, 0.0, 0.0, version="local", local=True, source="local engine")
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.load(PRICE_FILE.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{PRICE_FILE}: cannot read the price table ({exc})") from None
+    version = str(data["version"])
+    models: dict[str, dict[str, dict[str, Any]]] = {}
+    aliases: dict[tuple[str, str], str] = {}
+    for kind, section in (data.get("providers") or {}).items():
+        defaults = dict(section.get("defaults") or {})
+        models[kind] = {}
+        for name, entry in (section.get("models") or {}).items():
+            merged = {**defaults, **entry}
+            for alias in merged.pop("aliases", None) or ():
+                aliases[(kind, alias)] = name
+            models[kind][name] = merged
+    return {"version": version, "models": models, "aliases": aliases}
+
+
+def table_version() -> str:
+    return str(_table()["version"])
+
+
+def _config_data(config: Any) -> Mapping[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return config
+    data = getattr(config, "data", None)
+    return data if isinstance(data, Mapping) else {}
+
+
+def _instance(provider: str, config: Any) -> tuple[str, Mapping[str, Any]]:
+    """The provider's kind and its config settings (a built-in is an instance of itself)."""
+    settings = (_config_data(config).get("providers") or {}).get(provider) or {}
+    return str(settings.get("kind", provider)), settings
+
+
+def is_local(provider: str, config: Any = None) -> bool:
+    """Runs on the user's own hardware, so it costs nothing per token."""
+    kind, settings = _instance(provider, config)
+    base_url = settings.get("base_url")
+    if base_url and kind in _SELF_HOSTABLE:
+        return _private_host(str(base_url)) or kind == "ollama"
+    from convergio_llm.providers.registry import BUILTIN_KINDS, _load_class
+
+    if kind not in BUILTIN_KINDS:
+        return False
+    return _load_class(BUILTIN_KINDS[kind]).locality != "cloud"
+
+
+def _private_host(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlparse
+
+    host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
+    if host == "localhost" or host.endswith((".local", ".lan", ".internal", ".home.arpa")):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        # A single-label name (`gpu-box`) only resolves on the user's own network.
+        return bool(host) and "." not in host
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def canonical_model(kind: str, model: str) -> str:
+    """The price-table name for `model`: aliases first, then a dated snapshot's base name."""
+    table = _table()
+    if model in table["models"].get(kind, {}):
+        return model
+    if (kind, model) in table["aliases"]:
+        return str(table["aliases"][(kind, model)])
+    match = _DATED_SNAPSHOT.match(model)
+    if match and match["model"] in table["models"].get(kind, {}):
+        return match["model"]
+    return model
+
+
+def _shipped(kind: str, model: str) -> Price | None:
+    table = _table()
+    entry = table["models"].get(kind, {}).get(canonical_model(kind, model))
+    if entry is None:
+        return None
+    return Price(**{k: v for k, v in entry.items() if k in _FIELDS}, version=table["version"])
+
+
+def price_for(provider: str, model: str, config: Any = None) -> Price | None:
+    """The price of provider:model, or None when nobody knows it."""
+    kind, settings = _instance(provider, config)
+    overrides = _config_data(config).get("prices") or {}
+    for key in (f"{provider}:{model}", f"{provider}:*"):
+        if key in overrides:
+            return _override(key, dict(overrides[key]), provider, kind, model, settings, config)
+    if is_local(provider, config):
+        return FREE
+    # A custom base_url means someone else's server: the vendor's prices do not apply.
+    if settings.get("base_url"):
+        return None
+    return _shipped(kind, model)
+
+
+def _override(
+    key: str,
+    entry: dict[str, Any],
+    provider: str,
+    kind: str,
+    model: str,
+    settings: Mapping[str, Any],
+    config: Any,
+) -> Price:
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        raise ConfigError(f"prices.{key}: unknown field(s) {', '.join(sorted(unknown))}")
+    base = None if settings.get("base_url") else _shipped(kind, model)
+    if base is None:
+        missing = [f for f in ("input_per_mtok", "output_per_mtok") if f not in entry]
+        if missing:
+            raise ConfigError(f"prices.{key}: a new price needs {' and '.join(missing)}")
+        return Price(**entry, version="config")
+    return replace(base, **entry, version=f"{base.version}+config")
 
 
 def estimate_cost(
     provider: str, model: str, input_tokens: int, output_tokens: int, config: Any = None
 ) -> float | None:
     """USD for this many tokens on provider:model; 0.0 for local engines; None when unknown."""
-    return None
+    price = price_for(provider, model, config)
+    return None if price is None else price.cost(input_tokens, output_tokens)
+
+
+def cost_of(
+    provider: str, model: str, usage: Usage, config: Any = None, batch: bool = False
+) -> float | None:
+    """USD for a finished request's real usage (cached input and long-context tiers included)."""
+    price = price_for(provider, model, config)
+    if price is None:
+        return None
+    return price.cost(
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_input_tokens,
+        int(getattr(usage, "cache_write_tokens", 0) or 0),
+        batch=batch,
+    )

@@ -29,6 +29,8 @@ _PRICE = {
     "long_context_threshold": "int",
     "long_input_per_mtok": "number",
     "long_output_per_mtok": "number",
+    "long_cached_input_per_mtok": "number",
+    "vendor_page": "bool",
     "checked": "str",
     "source": "str",
 }
@@ -43,6 +45,7 @@ SCHEMA: dict[str, Any] = {
         "low_threshold_usd": "number",
         "per_provider": ("map", _BUDGET_LIMITS),
         "on_exceed": "refuse|local",
+        "estimate_output_tokens": "int",
     },
     "privacy": {
         "auto_detect": "bool",
@@ -61,7 +64,7 @@ SCHEMA: dict[str, Any] = {
     },
     "providers": ("map", "any"),
     "prices": ("map", _PRICE),
-    "cache": {"enabled": "bool", "ttl_days": "number"},
+    "cache": {"enabled": "bool", "ttl_days": "number", "deterministic_only": "bool"},
     "ledger": {"enabled": "bool"},
 }
 

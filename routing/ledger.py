@@ -1,0 +1,287 @@
+"""The cost ledger: one SQLite row per attempt, shared safely by many `llm` processes.
+
+`ledger.db` lives in the data dir, in WAL mode with a busy timeout, so parallel
+`llm run` processes neither lose nor double a row. A budget check reserves its
+estimated cost in the same write transaction that reads what was spent
+(BEGIN IMMEDIATE), and the real cost replaces the reservation when the attempt
+ends, so N racing processes on a budget that allows N calls let exactly N through.
+
+Costs are stored as integer nano-dollars, so totals are exact sums. Never stored:
+the prompt, the answer, or any key — only a hash of the request.
+
+Schema changes are migrations keyed by `PRAGMA user_version`; a ledger written by a
+newer version of this program is refused, never rewritten. Every failure to read or
+write it is a LedgerError (exit 1) that names the file and says how to go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from convergio_llm.providers.errors import BudgetExceeded, LLMError
+
+NANO = 1_000_000_000
+BUSY_TIMEOUT_S = 30.0
+# A reservation whose process died before settling stops holding budget after this.
+RESERVATION_TTL_S = 3600.0
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+            usage_source TEXT,
+            cost_nusd INTEGER,
+            latency_s REAL,
+            ttft_s REAL,
+            outcome TEXT NOT NULL,
+            error_type TEXT,
+            cache_hit INTEGER NOT NULL DEFAULT 0,
+            request_hash TEXT,
+            price_version TEXT
+        )""",
+        "CREATE INDEX attempts_ts ON attempts (ts)",
+        "CREATE INDEX attempts_provider_ts ON attempts (provider, ts)",
+        """CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            provider TEXT NOT NULL,
+            cost_nusd INTEGER NOT NULL
+        )""",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+T = TypeVar("T")
+
+
+class LedgerError(LLMError):
+    """The ledger cannot be read or written."""
+
+
+def to_nano(usd: float | None) -> int | None:
+    return None if usd is None else round(usd * NANO)
+
+
+def from_nano(nusd: int | None) -> float | None:
+    return None if nusd is None else nusd / NANO
+
+
+@dataclass(frozen=True)
+class Row:
+    """One attempt. `cost_usd` None means the price was unknown."""
+
+    provider: str
+    model: str
+    outcome: str  # ok | error | refused
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_source: str | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    error_type: str | None = None
+    cache_hit: bool = False
+    request_hash: str | None = None
+    price_version: str | None = None
+    ts: float = 0.0
+
+
+_COLUMNS = [f.name if f.name != "cost_usd" else "cost_nusd" for f in fields(Row)]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A budget limit to check: spend since `since` (for one provider, or all) must stay ≤ usd."""
+
+    label: str
+    since: float
+    usd: float
+    provider: str | None = None
+
+
+class Ledger:
+    def __init__(self, path: Path, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(exc) from None
+        self._retry(self._prepare)
+
+    def _error(self, exc: BaseException) -> LedgerError:
+        return LedgerError(
+            f"ledger {self.path} is unreadable ({exc}); move it aside, "
+            "or run `llm run --no-ledger` to go on without it"
+        )
+
+    def _retry(self, action: Callable[[], T]) -> T:
+        """Run `action`, retrying while another process holds the lock (beyond the busy timeout
+        SQLite can answer "locked" at once, e.g. while a fresh file switches to WAL)."""
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.005
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise self._error(exc) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
+                raise self._error(exc) from None
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def _prepare(self) -> None:
+        db = self._db
+        # WAL makes NORMAL safe against a crashed process and spares an fsync per row.
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        self._refuse_newer(version)
+        if version == SCHEMA_VERSION:
+            return
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN IMMEDIATE")
+        # Another process may have migrated while this one waited for the lock.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        self._refuse_newer(version)
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step]:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger {self.path} has schema version {version}, newer than this llm "
+                f"understands ({SCHEMA_VERSION}); upgrade convergio-llm (the file was left as is)"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing -----------------------------------------------------------------
+
+    def record(self, row: Row, reservation: int | None = None) -> None:
+        """Add one attempt; when it settles a reservation, drop that in the same transaction."""
+        values = list(astuple(row))
+        values[_COLUMNS.index("cost_nusd")] = to_nano(row.cost_usd)
+        values[_COLUMNS.index("ts")] = row.ts or time.time()
+        values[_COLUMNS.index("cache_hit")] = int(row.cache_hit)
+        insert = (
+            f"INSERT INTO attempts ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+        )
+
+        def write() -> None:
+            self._db.execute("BEGIN IMMEDIATE")
+            if reservation is not None:
+                self._db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
+            self._db.execute(insert, values)
+            self._db.execute("COMMIT")
+
+        self._retry(write)
+
+    def reserve(self, provider: str, estimate_usd: float, windows: Sequence[Window]) -> int:
+        """Hold `estimate_usd` against every window; BudgetExceeded if one would overflow."""
+        estimate = to_nano(estimate_usd) or 0
+
+        def hold() -> int:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            now = time.time()
+            for window in windows:
+                used = self._spent(window.since, window.provider) + self._reserved(
+                    now, window.provider
+                )
+                if used + estimate > (to_nano(window.usd) or 0):
+                    db.execute("ROLLBACK")
+                    raise BudgetExceeded(
+                        f"{window.label} budget: ${used / NANO:.2f} of ${window.usd:.2f} used; "
+                        f"this call may cost ${estimate_usd:.4f} more"
+                    )
+            cursor = db.execute(
+                "INSERT INTO reservations (ts, provider, cost_nusd) VALUES (?, ?, ?)",
+                (now, provider, estimate),
+            )
+            db.execute("COMMIT")
+            return int(cursor.lastrowid or 0)
+
+        return self._retry(hold)
+
+    def release(self, reservation: int) -> None:
+        self._retry(
+            lambda: self._db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
+        )
+
+    # -- reading -----------------------------------------------------------------
+
+    def _spent(self, since: float, provider: str | None) -> int:
+        where, args = _scope(provider)
+        (total,) = self._db.execute(
+            f"SELECT COALESCE(SUM(cost_nusd), 0) FROM attempts WHERE ts >= ?{where}",
+            (since, *args),
+        ).fetchone()
+        return int(total)
+
+    def _reserved(self, now: float, provider: str | None) -> int:
+        where, args = _scope(provider)
+        (total,) = self._db.execute(
+            f"SELECT COALESCE(SUM(cost_nusd), 0) FROM reservations WHERE ts >= ?{where}",
+            (now - RESERVATION_TTL_S, *args),
+        ).fetchone()
+        return int(total)
+
+    def spent(self, since: float, provider: str | None = None) -> float:
+        """USD recorded since `since`, plus what running calls have reserved."""
+        now = time.time()
+        return (
+            self._retry(lambda: self._spent(since, provider) + self._reserved(now, provider)) / NANO
+        )
+
+    def query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read-only SQL over `attempts` for the reports."""
+        return self._retry(lambda: self._db.execute(sql, tuple(args)).fetchall())
+
+
+def _scope(provider: str | None) -> tuple[str, tuple[str, ...]]:
+    return ("", ()) if provider is None else (" AND provider = ?", (provider,))
+
+
+def ledger_path() -> Path:
+    from convergio_llm.routing.paths import data_dir
+
+    return data_dir() / "ledger.db"
+
+
+def open_ledger(path: Path | None = None, create: bool = True) -> Ledger | None:
+    """The ledger, or None when it does not exist yet and `create` is False (nothing spent)."""
+    path = path or ledger_path()
+    if not create and not path.exists():
+        return None
+    return Ledger(path)

@@ -1,25 +1,173 @@
 """Everything outside the prompt that a decision depends on, gathered once per process.
 
-Tests build a Context directly with the facts they want; nothing here probes the
-network or imports an engine until a rule asks for that fact.
+Each fact is found on first use and kept; a test (or `--platform`) pins one by putting
+it in `facts` before asking. Nothing here probes the network or imports an engine
+until a rule asks for that fact. The keys a caller may pin:
+
+    platform          "apple-silicon" | "other"
+    available         {provider: bool}, instead of provider.available()
+    locality          {provider: "in-process" | "local-server" | "cloud"}
+    ollama_answers    bool, instead of a TCP connect to OLLAMA_HOST
+    reachable         {provider: bool}, instead of probing its endpoint
+    endpoints         {provider: (host, port)}, what to probe for it
+    budget_remaining  float | None, instead of routing.budget.remaining_budget()
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from convergio_llm.providers.base import Availability, Provider
 from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
+
+_UNSET = object()
 
 
 @dataclass
 class Context:
     config: Config
     registry: Registry
-    # Facts a caller may pin (tests, `--platform`, `--offline`); None means "find out".
+    # Facts a caller may pin (tests, `--platform`, `--offline`); absent means "find out".
     facts: dict[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, config: Config) -> Context:
         return cls(config=config, registry=Registry(config.providers))
+
+    def _once(self, key: Any, find: Any) -> Any:
+        value = self._memo.get(key, _UNSET)
+        if value is _UNSET:
+            value = self._memo[key] = find()
+        return value
+
+    def _pinned(self, fact: str, name: str) -> Any:
+        table = self.facts.get(fact)
+        return table.get(name, _UNSET) if isinstance(table, Mapping) else _UNSET
+
+    def platform(self) -> str:
+        if "platform" not in self.facts:
+            from convergio_llm.routing.environment import detect_platform
+
+            self.facts["platform"] = detect_platform()
+        return str(self.facts["platform"])
+
+    def offline_from_env(self) -> bool:
+        from convergio_llm.routing.environment import offline_from_env
+
+        return offline_from_env(self.environ)
+
+    def provider(self, name: str) -> Provider:
+        return self.registry.get(name)
+
+    def available(self, name: str) -> Availability:
+        pinned = self._pinned("available", name)
+        if pinned is not _UNSET:
+            return pinned if isinstance(pinned, Availability) else Availability(bool(pinned))
+        return self._once(("available", name), lambda: self._check(name))  # type: ignore[no-any-return]
+
+    def _check(self, name: str) -> Availability:
+        from convergio_llm.providers.errors import LLMError
+
+        try:
+            return self.provider(name).available_offline()
+        except (LLMError, ImportError, OSError) as exc:
+            return Availability(False, str(exc))
+
+    def locality(self, name: str) -> str:
+        pinned = self._pinned("locality", name)
+        if pinned is not _UNSET:
+            return str(pinned)
+        return self._once(("locality", name), lambda: self.provider(name).locality)  # type: ignore[no-any-return]
+
+    def is_local(self, name: str) -> bool:
+        return self.locality(name) != "cloud"
+
+    def default_model(self, name: str) -> str | None:
+        return self._once(("model", name), lambda: self.provider(name).default_model())  # type: ignore[no-any-return]
+
+    def catalogue(self, name: str) -> Mapping[str, str]:
+        return self._once(("catalogue", name), lambda: self.provider(name).catalogue())  # type: ignore[no-any-return]
+
+    def ollama_answers(self) -> bool:
+        if "ollama_answers" not in self.facts:
+            from convergio_llm.routing.environment import ollama_endpoint
+
+            endpoint = ollama_endpoint(self.environ)
+            self.facts["ollama_answers"] = self._reach({"ollama": endpoint}).get("ollama", False)
+        return bool(self.facts["ollama_answers"])
+
+    def reachable(self, names: Iterable[str]) -> dict[str, bool]:
+        """Which of these cloud providers answer a TCP connect (pinned facts win)."""
+        out: dict[str, bool] = {}
+        to_probe: dict[str, tuple[str, int]] = {}
+        for name in names:
+            pinned = self._pinned("reachable", name)
+            if pinned is not _UNSET:
+                out[name] = bool(pinned)
+            elif ("reachable", name) in self._memo:
+                out[name] = self._memo[("reachable", name)]
+            elif (endpoint := self.endpoint(name)) is not None:
+                to_probe[name] = endpoint
+            else:
+                out[name] = False
+        for name, ok in self._reach(to_probe).items():
+            self._memo[("reachable", name)] = out[name] = ok
+        return out
+
+    def endpoint(self, name: str) -> tuple[str, int] | None:
+        pinned = self._pinned("endpoints", name)
+        if pinned is not _UNSET:
+            return None if pinned is None else (str(pinned[0]), int(pinned[1]))
+        from convergio_llm.routing.environment import cloud_endpoint
+
+        kind = self.registry.kind_of(name)
+        settings = self.config.providers.get(name) or {}
+        return cloud_endpoint(kind, settings, self.environ)
+
+    def _reach(self, endpoints: Mapping[str, tuple[str, int]]) -> dict[str, bool]:
+        if not endpoints:
+            return {}
+        from convergio_llm.routing import environment as envmod
+        from convergio_llm.routing.paths import cache_dir
+
+        timeout = float(self.config.get("routing.probe_timeout_s", envmod.DEFAULT_PROBE_TIMEOUT_S))
+        ttl = float(self.config.get("routing.probe_ttl_s", envmod.DEFAULT_PROBE_TTL_S))
+        cache_file = cache_dir() / "reachability.json"
+        results = envmod.reachable(endpoints.values(), timeout, ttl, cache_file)
+        return {name: results[endpoint] for name, endpoint in endpoints.items()}
+
+    def budget_remaining(self) -> float | None:
+        if "budget_remaining" not in self.facts:
+            from convergio_llm.routing.budget import remaining_budget
+
+            self.facts["budget_remaining"] = remaining_budget(self.config)
+        value = self.facts["budget_remaining"]
+        return None if value is None else float(value)
+
+    def privacy_patterns(self) -> list[re.Pattern[str]]:
+        def compile_them() -> list[re.Pattern[str]]:
+            from convergio_llm.routing.privacy import compile_patterns
+
+            return compile_patterns(self.config.get("privacy.patterns") or ())
+
+        return self._once("privacy_patterns", compile_them)  # type: ignore[no-any-return]
+
+    def estimate_cost(
+        self, provider: str, model: str, tokens_in: int, tokens_out: int
+    ) -> float | None:
+        key = ("cost", provider, model, tokens_in, tokens_out)
+        if key not in self._memo:
+            if self.is_local(provider):
+                self._memo[key] = 0.0
+            else:
+                from convergio_llm.providers.prices import estimate_cost
+
+                self._memo[key] = estimate_cost(provider, model, tokens_in, tokens_out, self.config)
+        return self._memo[key]  # type: ignore[no-any-return]

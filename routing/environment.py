@@ -1,0 +1,161 @@
+"""Facts about the machine a decision depends on: platform, offline switches, reachability.
+
+Reachability is a plain TCP connect (no TLS, no HTTP, nothing sent), to every endpoint
+at once on threads, bounded by one short deadline. Results are cached on disk for a
+few seconds so a shell loop of `llm route` calls does not probe on every prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+APPLE_SILICON = "apple-silicon"
+OTHER = "other"
+PLATFORMS = (APPLE_SILICON, OTHER)
+DEFAULT_PROBE_TIMEOUT_S = 0.3
+DEFAULT_PROBE_TTL_S = 30.0
+
+Endpoint = tuple[str, int]
+
+# Where each cloud kind's API lives, and the variable its SDK reads to move it.
+CLOUD_HOSTS: dict[str, tuple[str, str]] = {
+    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_BASE_URL"),
+    "openai": ("https://api.openai.com", "OPENAI_BASE_URL"),
+    "google": ("https://generativelanguage.googleapis.com", "GOOGLE_GEMINI_BASE_URL"),
+    "azure": ("", "AZURE_OPENAI_ENDPOINT"),
+}
+
+
+def detect_platform() -> str:
+    """`apple-silicon` on arm64 macOS (where mlx runs on the GPU), else `other`."""
+    import sys
+
+    if sys.platform == "darwin" and os.uname().machine == "arm64":
+        return APPLE_SILICON
+    return OTHER
+
+
+def offline_from_env(environ: Mapping[str, str]) -> bool:
+    return environ.get("CONVERGIO_LLM_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def endpoint_of(url: str) -> Endpoint | None:
+    """`https://host:8443/v1` → (`host`, 8443); None when there is no host."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "https", url
+    hostport = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if not hostport:
+        return None
+    default = 80 if scheme == "http" else 443
+    if hostport.startswith("["):
+        host, _, tail = hostport[1:].partition("]")
+        port = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port = hostport.partition(":")
+    return host, int(port) if port.isdigit() else default
+
+
+def cloud_endpoint(
+    kind: str, settings: Mapping[str, Any], environ: Mapping[str, str]
+) -> Endpoint | None:
+    """The endpoint a cloud provider of `kind` would connect to, from config or environment."""
+    base = settings.get("base_url") or settings.get("endpoint")
+    if not base and kind in CLOUD_HOSTS:
+        default, variable = CLOUD_HOSTS[kind]
+        base = environ.get(variable) or default
+    return endpoint_of(str(base)) if base else None
+
+
+def ollama_endpoint(environ: Mapping[str, str]) -> Endpoint:
+    from convergio_llm.providers._ollama_host import parse_ollama_host
+
+    host = parse_ollama_host(environ.get("OLLAMA_HOST"))
+    return host.host, host.port
+
+
+def probe(endpoints: Iterable[Endpoint], timeout_s: float) -> dict[Endpoint, bool]:
+    """Try a TCP connect to every endpoint in parallel; whatever has not answered by the
+    deadline (a slow DNS lookup included) counts as unreachable."""
+    targets = list(dict.fromkeys(endpoints))
+    results: dict[Endpoint, bool] = dict.fromkeys(targets, False)
+    done = threading.Event()
+    lock = threading.Lock()
+    pending = [len(targets)]
+
+    def attempt(endpoint: Endpoint) -> None:
+        try:
+            with socket.create_connection(endpoint, timeout=timeout_s):
+                ok = True
+        except OSError:
+            ok = False
+        with lock:
+            results[endpoint] = ok
+            pending[0] -= 1
+            if ok or pending[0] == 0:
+                done.set()
+
+    for endpoint in targets:
+        threading.Thread(target=attempt, args=(endpoint,), daemon=True).start()
+    if targets:
+        done.wait(timeout_s + 0.05)
+    with lock:
+        return dict(results)
+
+
+def reachable(
+    endpoints: Iterable[Endpoint],
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
+    ttl_s: float = DEFAULT_PROBE_TTL_S,
+    cache_file: Path | None = None,
+) -> dict[Endpoint, bool]:
+    """`probe()`, answered from the on-disk cache for endpoints probed within `ttl_s`."""
+    targets = list(dict.fromkeys(endpoints))
+    cached = _read_cache(cache_file, ttl_s) if cache_file is not None and ttl_s > 0 else {}
+    known = {e: cached[_key(e)][1] for e in targets if _key(e) in cached}
+    missing = [e for e in targets if e not in known]
+    if missing:
+        fresh = probe(missing, timeout_s)
+        known.update(fresh)
+        if cache_file is not None and ttl_s > 0:
+            now = time.time()
+            entries = {**cached, **{_key(e): (now, ok) for e, ok in fresh.items()}}
+            _write_cache(cache_file, entries)
+    return {e: known[e] for e in targets}
+
+
+def _key(endpoint: Endpoint) -> str:
+    return f"{endpoint[0]}:{endpoint[1]}"
+
+
+def _read_cache(path: Path, ttl_s: float) -> dict[str, tuple[float, bool]]:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        now = time.time()
+        return {
+            str(k): (float(v[0]), bool(v[1]))
+            for k, v in data.items()
+            if isinstance(v, list) and len(v) == 2 and 0 <= now - float(v[0]) < ttl_s
+        }
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _write_cache(path: Path, entries: Mapping[str, tuple[float, bool]]) -> None:
+    import json
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({k: list(v) for k, v in entries.items()}), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: parallel `llm route` calls never read half a file
+    except OSError:
+        pass  # a read-only cache dir only costs a probe next time

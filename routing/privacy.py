@@ -1,0 +1,255 @@
+"""Find what makes a prompt private: personal data, national identifiers, credentials.
+
+A finding names its kind and character span, never the value: the decision must not
+copy a secret into a new place. Shapes alone send every number local, so each kind that
+has one is confirmed by its checksum (Luhn for cards, mod-97 for IBANs, the check
+letter of an Italian codice fiscale) or by a phone-like layout or nearby keyword.
+
+One alternation scans the text once; the validators only run on what it matched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = (
+    "email",
+    "phone",
+    "payment-card",
+    "iban",
+    "us-ssn",
+    "it-codice-fiscale",
+    "ip-address",
+    "secret",
+    "term",
+    "pattern",
+)
+
+_SEP = r"[ \-]"
+_PATTERNS = {
+    "email": r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@"
+    r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+    "private_key": r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----",
+    "api_key": r"\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9\-]{10,}"
+    r"|AIza[0-9A-Za-z_\-]{35}|(?i:bearer) [A-Za-z0-9._~+/\-]{20,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
+    "assignment": r"(?i:\b(?:password|passwd|pwd|passcode|secret|api[_\-]?key|access[_\-]?key"
+    r"|auth[_\-]?token|token|client[_\-]?secret)\b[\"']?\s*[:=]\s*)"
+    r"(?P<value>[\"']?[^\s\"',;]{4,})",
+    "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+    "codice_fiscale": r"(?i:\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}"
+    r"[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b)",
+    "ssn": r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b",
+    "card": rf"(?<![\d.\-])(?:\d{{4}}{_SEP}?){{2,3}}\d{{1,7}}(?![\d.\-])",
+    "phone": r"(?<![\w+])(?:\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){1,4}"
+    r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}|\d{3}[.\- ]\d{3}[.\- ]\d{4}"
+    r"|3\d{2}[ .]?\d{6,7})(?![\w.\-])",
+    "ipv4": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])",
+    "ipv6": r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
+}
+_SCAN: re.Pattern[str] | None = None
+
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|call|cell|mobile|whatsapp|fax|sms|telefono|cellulare|"
+    r"chiamare|numero|contact|reach me)\b"
+)
+_VERSION_WORDS = re.compile(r"(?i)(?:version|release|v|build|ver\.?)\s*$")
+_PLACEHOLDER = re.compile(r"^[\"']?(?:[<${\[(*]|x{3,}|\.{3}|changeme|none|null|input\b)", re.I)
+_IBAN_LENGTHS = {
+    "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22,
+    "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18,
+    "NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "VA": 22,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "start": self.start, "end": self.end}
+
+
+def _scanner() -> re.Pattern[str]:
+    # Compiled on first use, not at import: `llm route --help` should not pay for it.
+    global _SCAN
+    if _SCAN is None:
+        _SCAN = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS.items()))
+    return _SCAN
+
+
+def scan(
+    text: str,
+    terms: Iterable[str] = (),
+    patterns: Iterable[re.Pattern[str]] = (),
+    ignore: Iterable[str] = (),
+) -> list[Finding]:
+    """Every private item in `text`, in order of position."""
+    found: list[Finding] = []
+    for match in _scanner().finditer(text):
+        group = match.lastgroup
+        assert group is not None
+        kind = _confirm(group, match, text)
+        if kind is not None:
+            start, end = match.span("value") if group == "assignment" else match.span()
+            found.append(Finding(kind, start, end))
+    found += _custom(text, terms, patterns)
+    skip = set(ignore)
+    return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
+
+
+def _custom(text: str, terms: Iterable[str], patterns: Iterable[re.Pattern[str]]) -> list[Finding]:
+    found: list[Finding] = []
+    lowered = None
+    for term in terms:
+        lowered = lowered if lowered is not None else text.casefold()
+        needle = term.casefold()
+        start = lowered.find(needle)
+        while needle and start >= 0:
+            found.append(Finding("term", start, start + len(needle)))
+            start = lowered.find(needle, start + len(needle))
+    for pattern in patterns:
+        found += [
+            Finding("pattern", *m.span()) for m in pattern.finditer(text) if m.end() > m.start()
+        ]
+    return found
+
+
+def compile_patterns(sources: Iterable[str]) -> list[re.Pattern[str]]:
+    from convergio_llm.providers.errors import ConfigError
+
+    compiled = []
+    for source in sources:
+        try:
+            compiled.append(re.compile(source))
+        except re.error as exc:
+            raise ConfigError(f"privacy.patterns: invalid regex {source!r} ({exc})") from None
+    return compiled
+
+
+def _confirm(group: str, match: re.Match[str], text: str) -> str | None:
+    value = match.group()
+    if group == "email":
+        return "email"
+    if group in ("private_key", "api_key"):
+        return "secret"
+    if group == "assignment":
+        secret = match.group("value")
+        return None if _PLACEHOLDER.match(secret) or "(" in secret else "secret"
+    if group == "iban":
+        return "iban" if iban_valid(value) else None
+    if group == "codice_fiscale":
+        return "it-codice-fiscale" if codice_fiscale_valid(value) else None
+    if group == "ssn":
+        return "us-ssn"
+    if group == "card":
+        if luhn_valid(value) and _card_prefix(value):
+            return "payment-card"
+        return "phone" if _phone_like(value, match.start(), text) else None
+    if group == "phone":
+        return "phone" if _phone_like(value, match.start(), text) else None
+    if group == "ipv4":
+        return "ip-address" if _ipv4_valid(value, match.start(), text) else None
+    if group == "ipv6":
+        return "ip-address" if _ipv6_valid(value) else None
+    return None
+
+
+def luhn_valid(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(set(digits)) == 1:
+        return False
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if i % 2 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+def _card_prefix(value: str) -> bool:
+    """Issuer prefixes (IIN ranges) of the networks people paste: Luhn alone passes 1 in 10."""
+    d = "".join(c for c in value if c.isdigit())
+    two, four = int(d[:2]), int(d[:4])
+    return (
+        d[0] == "4"
+        or 51 <= two <= 55
+        or 2221 <= four <= 2720
+        or two in (34, 37, 36, 38, 35, 62, 65)
+        or d.startswith("6011")
+        or 644 <= int(d[:3]) <= 649
+        or 300 <= int(d[:3]) <= 305
+    )
+
+
+def iban_valid(value: str) -> bool:
+    compact = value.replace(" ", "").upper()
+    expected = _IBAN_LENGTHS.get(compact[:2])
+    if expected is not None and len(compact) != expected:
+        return False
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    return int(number) % 97 == 1
+
+
+# The value of each character (0-9 and A-Z share a table) in an odd position.
+_CF_ODD = [
+    1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23,
+]  # fmt: skip
+_CF_OMOCODIA = str.maketrans("LMNPQRSTUV", "0123456789")
+
+
+def codice_fiscale_valid(value: str) -> bool:
+    code = value.upper()
+    total = 0
+    for i, c in enumerate(code[:15]):
+        index = int(c) if c.isdigit() else ord(c) - 65
+        total += _CF_ODD[index] if i % 2 == 0 else index
+    if chr(65 + total % 26) != code[15]:
+        return False
+    # Day of birth (women +40) must be a real day, after undoing omocodia substitutions.
+    day = code[9:11].translate(_CF_OMOCODIA)
+    return day.isdigit() and (1 <= int(day) <= 31 or 41 <= int(day) <= 71)
+
+
+def _phone_like(value: str, start: int, text: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    if not 8 <= digits <= 15:
+        return False
+    if value.startswith(("+", "(")):
+        return True
+    before = text[max(0, start - 40) : start]
+    if _VERSION_WORDS.search(before) or ("." in value and value.count(".") != 2):
+        return False
+    if re.fullmatch(r"\d{3}[.\- ]\d{3}[.\- ]\d{4}", value) and value[3] == value[7]:
+        return value[0] not in "01"  # NANP area codes never start with 0 or 1
+    return bool(_PHONE_WORDS.search(before))
+
+
+def _ipv4_valid(value: str, start: int, text: str) -> bool:
+    octets = [int(p) for p in value.split(".")]
+    if any(o > 255 for o in octets) or any(len(p) > 1 and p[0] == "0" for p in value.split(".")):
+        return False
+    if octets[0] in (0, 127) or octets == [255, 255, 255, 255]:
+        return False  # unspecified, loopback, broadcast: about this machine, not about anyone
+    return not _VERSION_WORDS.search(text[max(0, start - 20) : start])
+
+
+def _ipv6_valid(value: str) -> bool:
+    if value.count(":") < 2 or not any(c.isalnum() for c in value):
+        return False
+    import ipaddress
+
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified)

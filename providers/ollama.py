@@ -161,7 +161,7 @@ class OllamaProvider(Provider):
             body["options"] = options
         keep_alive = request.metadata.get("keep_alive", self.settings.get("keep_alive"))
         if keep_alive is not None:
-            body["keep_alive"] = keep_alive
+            body["keep_alive"] = _keep_alive(keep_alive)
         return body
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
@@ -322,6 +322,17 @@ def _json_object(response: requests.Response, provider: str) -> dict[str, Any]:
             f"not a JSON object: {response.text[:80]!r}", provider, response.status_code
         )
     return data
+
+
+def _keep_alive(value: Any) -> Any:
+    """`--keep-alive -1` arrives as text; Ollama reads a bare number string as a bad duration."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # a duration such as "10m"
+        return int(number) if number.is_integer() else number
+    return value
 
 
 def _seconds(nanoseconds: Any) -> float | None:

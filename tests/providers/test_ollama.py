@@ -312,6 +312,14 @@ def test_llm_run_with_ollama_down_exits_3_naming_the_host() -> None:
     assert "OLLAMA_HOST" in lines[0]
 
 
+def test_llm_run_keep_alive_reaches_ollama_as_a_number(ollama_server: OllamaServer) -> None:
+    result = run_llm("run", "--keep-alive", "-1", "-m", "ollama:llama3.2:3b", "hi")
+    assert result.returncode == 0, result.stderr
+    assert ollama_server.requests[-1].json()["keep_alive"] == -1
+    result = run_llm("run", "--keep-alive", "10m", "-m", "ollama:llama3.2:3b", "hi")
+    assert ollama_server.requests[-1].json()["keep_alive"] == "10m"
+
+
 def test_llm_models_shows_loaded_ollama_models(ollama_server: OllamaServer) -> None:
     ollama_server.loaded["gemma3:270m"] = 4102444800.0
     result = run_llm("models", "--json", "-p", "ollama")

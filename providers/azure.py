@@ -1,20 +1,119 @@
-"""Placeholder: the azure backend is being written."""
+"""Azure OpenAI through the official `openai` SDK: `AzureOpenAI`, or the v1 API.
+
+Credentials, read from the environment only:
+    AZURE_OPENAI_API_KEY     the key (sent as `api-key`; as `Authorization: Bearer` on v1)
+    AZURE_OPENAI_ENDPOINT    the resource, e.g. https://my-resource.openai.azure.com
+    OPENAI_API_VERSION       e.g. 2024-10-21: deployment URLs,
+                             `/openai/deployments/{deployment}/chat/completions?api-version=...`
+
+Settings (config `providers: {azure: {...}}`):
+    base_url      the resource endpoint, instead of AZURE_OPENAI_ENDPOINT
+    api_version   instead of OPENAI_API_VERSION; `v1` selects the newer API,
+                  `{endpoint}/openai/v1/chat/completions`, with no api-version query. With
+                  neither set, `v1` is used: it is the API Azure now recommends.
+    models        {tier: deployment}. Azure calls a model by the deployment name its owner
+                  chose; the defaults are the OpenAI model names, which is how the portal
+                  names a deployment unless told otherwise.
+    token_param   `max_completion_tokens` (default; what reasoning models require) or `max_tokens`
+    timeout, max_retries, max_retry_wait   as for the OpenAI backend (120 s, 2, 30 s)
+
+Streaming, error mapping and retries are the OpenAI backend's (`stream_chat`,
+`map_openai_error`): the SDK's own retry loop is off, each retry before the first token
+is announced on stderr, and a retry-after longer than `max_retry_wait` is not waited for.
+Azure specifics they handle: a first stream chunk with empty `choices` carrying only
+`prompt_filter_results`; a prompt blocked by the content filter (HTTP 400, code
+`content_filter`) and an answer cut by it (finish reason `content_filter`) → ContentFiltered;
+`DeploymentNotFound` (404) → ModelNotFound.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from convergio_llm.providers.base import Availability, Chunk, Completion, Provider, Request
-from convergio_llm.providers.errors import ProviderUnavailable
+from convergio_llm.providers import cloud
+from convergio_llm.providers.base import (
+    Availability,
+    Chunk,
+    Completion,
+    Provider,
+    Request,
+    Tier,
+)
+from convergio_llm.providers.errors import AuthenticationError, ConfigError
+
+KEY_ENV = "AZURE_OPENAI_API_KEY"
+ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
+VERSION_ENV = "OPENAI_API_VERSION"
+V1 = "v1"
 
 
 class AzureOpenAIProvider(Provider):
     kind = "azure"
     locality = "cloud"
     privacy = "provider-dependent"
+    secret_env = (KEY_ENV, "AZURE_OPENAI_AD_TOKEN")
+
+    def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name, settings)
+        self._client: Any = None
+
+    def default_models(self) -> Mapping[Tier, str]:
+        return {"simple": "gpt-5-mini", "balanced": "gpt-5.2", "quality": "gpt-5.2-pro"}
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.settings.get("base_url") or os.environ.get(ENDPOINT_ENV) or None
+
+    @property
+    def api_version(self) -> str:
+        return str(self.settings.get("api_version") or os.environ.get(VERSION_ENV) or V1)
 
     def available(self) -> Availability:
-        return Availability(False, "not implemented yet")
+        needs = (KEY_ENV,) if self.settings.get("base_url") else (KEY_ENV, ENDPOINT_ENV)
+        return cloud.key_availability("openai", needs)
+
+    def client(self) -> Any:
+        """One SDK client for the provider's life (connection reuse)."""
+        if self._client is not None:
+            return self._client
+        key = os.environ.get(KEY_ENV)
+        if not key:
+            raise AuthenticationError(f"no API key: set {KEY_ENV}", self.name)
+        endpoint = self.endpoint
+        if not endpoint:
+            raise ConfigError(f"{self.name}: no endpoint: set {ENDPOINT_ENV} or base_url")
+        import openai
+
+        common: dict[str, Any] = {
+            "api_key": key,
+            "timeout": cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S),
+            "max_retries": 0,  # ours announce their waits: see providers/openai.py
+        }
+        if self.api_version == V1:
+            base = endpoint.rstrip("/") + "/openai/v1/"
+            self._client = openai.OpenAI(base_url=base, **common)
+        else:
+            self._client = openai.AzureOpenAI(
+                azure_endpoint=endpoint, api_version=self.api_version, **common
+            )
+        return self._client
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        raise ProviderUnavailable("not implemented yet", self.name)
+        from convergio_llm.providers.openai import stream_chat
+
+        return stream_chat(
+            self.client(),
+            self,
+            request,
+            model,
+            token_param=str(self.settings.get("token_param") or "max_completion_tokens"),
+            max_retries=int(cloud.setting(self.settings, "max_retries", cloud.DEFAULT_MAX_RETRIES)),
+            max_wait=cloud.setting(self.settings, "max_retry_wait", cloud.DEFAULT_MAX_RETRY_WAIT_S),
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -12,6 +12,7 @@ failure answers one request, in order, before normal answers resume.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,10 @@ class GeminiDouble(LoopbackServer):
         self.key = key
         self.reply = Reply()
         self.failures: list[Response] = []
+        # Poll for shutdown every 50 ms, not the default 500: tests stop a double each time.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         prefix = r"/(?:[\w-]+/)*(v1|v1beta)/models/"
         self.route(
             "POST",

@@ -37,14 +37,15 @@ def request(**params: object) -> Request:
 
 
 def test_streams_past_the_prompt_filter_chunk_to_one_completion(azure_double: AzureDouble) -> None:
-    azure_double.reply.cached_tokens = 2
+    azure_double.cached_tokens = 2
     items = list(provider(azure_double).stream(request(), DEPLOYMENT))
     assert [i.text for i in items if isinstance(i, Chunk)] == ["Hello", " there!"]
     done = items[-1]
     assert isinstance(done, Completion) and done.text == "Hello there!"
     assert done.finish_reason == "stop" and done.provider == "azure"
     usage = done.usage
-    assert (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens) == (12, 4, 2)
+    # The double counts words + 3 per message: (2 + 3) + (1 + 3), plus the 2 cached.
+    assert (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens) == (11, 2, 2)
     assert usage.source == "provider"
     assert done.timings.ttft_s is not None and 0 < done.timings.ttft_s <= done.timings.total_s
 
@@ -78,14 +79,14 @@ def test_endpoint_and_version_from_the_sdks_variables(
 
 
 def test_a_blocked_prompt_is_content_filtered(azure_double: AzureDouble) -> None:
-    azure_double.reply.block_prompt = True
+    azure_double.block_prompt()
     with pytest.raises(ContentFiltered, match="content management policy"):
         provider(azure_double).generate(request(), DEPLOYMENT)
 
 
 def test_a_filtered_answer_is_content_filtered(azure_double: AzureDouble) -> None:
-    azure_double.reply.pieces = []
-    azure_double.reply.finish_reason = "content_filter"
+    azure_double.reply = ""
+    azure_double.finish_reason = "content_filter"
     with pytest.raises(ContentFiltered):
         provider(azure_double).generate(request(), DEPLOYMENT)
 

@@ -179,6 +179,9 @@ def run_batch(
     else:
         done = list(pool.map(one, batch))
     target.busy_s += time.perf_counter() - started
+    if target.threads is None:  # the engine chose its own thread count: it says which
+        reported = [s.engine.get("n_threads") for s in done]
+        target.threads = next((t for t in reported if isinstance(t, int)), None)
     if target.load_s is None:
         target.load_s = next((s.load_s for s in done if s.load_s is not None), None)
         if target.load_s is not None and target.isolated:

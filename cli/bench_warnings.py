@@ -75,17 +75,18 @@ def errors(target: Target, samples: Sequence[Sample]) -> Iterator[Warning_]:
 
 
 def cpu_contention(target: Target, samples: Sequence[Sample]) -> Iterator[Warning_]:
-    if not target.isolated or not target.threads:
+    threads = target.threads
+    if not target.isolated or not threads:
         return
     shares = [s.cpu_s / s.e2e_s for s in samples if s.ok and s.cpu_s and s.e2e_s]
     if not shares:
         return
     used = statistics.median(shares)
-    if used < CPU_SHARE_FLOOR * target.threads:
+    if used < CPU_SHARE_FLOOR * threads:
         yield _w(
             target.ref,
             "cpu-contention",
-            f"{target.ref}: the engine kept {used:.1f} CPUs busy with {target.threads} threads "
+            f"{target.ref}: the engine kept {used:.1f} CPUs busy with {threads} threads "
             "(process CPU time ÷ wall time): its threads waited for cores",
         )
 

@@ -259,6 +259,37 @@ def test_models_lists_pulled_models_and_the_catalogue() -> None:
     assert [m.name for m in offline] == ["llama3.2:3b", "qwen2.5:7b", "qwen2.5:14b"]
 
 
+def test_the_double_speaks_ollamas_wire_format() -> None:
+    import requests
+
+    with OllamaServer() as server:
+        head = requests.head(server.url + "/", timeout=5)
+        whole = requests.post(
+            server.url + "/api/chat",
+            json={
+                "model": "llama3.2:3b",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": False,
+            },
+            timeout=5,
+        )
+        streamed = requests.post(
+            server.url + "/api/generate", json={"model": "llama3.2:3b", "prompt": "hi"}, timeout=5
+        )
+        unknown = requests.get(server.url + "/api/nope", timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert whole.headers["content-type"] == "application/json; charset=utf-8"
+    assert whole.content.startswith(b'{"model":"llama3.2:3b","created_at":"')
+    assert whole.json()["message"]["content"] == DEFAULT_REPLY
+    assert whole.json()["done"] is True
+    assert streamed.headers["content-type"] == "application/x-ndjson"
+    assert streamed.headers["transfer-encoding"] == "chunked"
+    lines = [json.loads(line) for line in streamed.content.splitlines()]
+    assert "".join(line["response"] for line in lines) == DEFAULT_REPLY
+    assert [line["done"] for line in lines] == [False] * (len(lines) - 1) + [True]
+    assert (unknown.status_code, unknown.text) == (404, "404 page not found")
+
+
 # -- through the `llm` entry point -------------------------------------------------------------
 
 

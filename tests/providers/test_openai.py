@@ -310,6 +310,20 @@ def test_models_cloud_catalogue_and_compatible_listing() -> None:
     assert listed == {"qwen3-32b": "simple", "llama-70b": None}
 
 
+def test_the_double_answers_the_sdks_non_streaming_call() -> None:
+    import openai
+
+    with OpenAIServer() as server:
+        client = openai.OpenAI(api_key=CANARY, base_url=server.url + "/v1", max_retries=0)
+        answer = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        client.close()
+    assert answer.choices[0].message.content == DEFAULT_REPLY
+    assert answer.usage is not None and answer.usage.completion_tokens == len(WORDS)
+    assert answer._request_id == "req_1"
+
+
 # -- through the `llm` entry point -------------------------------------------------------------
 
 

@@ -26,13 +26,23 @@ from typing import Any
 
 import pytest
 
-from tests.servers.base import LoopbackServer, Recorded, Response, ndjson
+from tests.servers.base import LoopbackServer, Recorded, Response
 
 VERSION = "0.32.15"
 DEFAULT_MODELS = ("llama3.2:3b", "qwen2.5:7b", "gemma3:270m")
 DEFAULT_REPLY = "The sky is blue because air scatters blue light more than red."
 NDJSON_TYPE = "application/x-ndjson"
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
+
+
+def go_line(obj: Any) -> bytes:
+    """One NDJSON line as Go's encoding/json writes it: no spaces after separators."""
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def go_json(obj: Any, status: int = 200) -> Response:
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return Response(status, {"Content-Type": "application/json; charset=utf-8"}, body)
 
 
 def now_rfc3339() -> str:
@@ -78,9 +88,9 @@ class OllamaServer(LoopbackServer):
         self.mid_stream_error: str | None = None
         self.mid_stream_after = 1
         self.route("GET", "/", lambda r, m: Response.text("Ollama is running"))
-        self.route("GET", "/api/version", lambda r, m: Response.json({"version": VERSION}))
-        self.route("GET", "/api/tags", lambda r, m: Response.json({"models": self._tags()}))
-        self.route("GET", "/api/ps", lambda r, m: Response.json({"models": self._ps()}))
+        self.route("GET", "/api/version", lambda r, m: go_json({"version": VERSION}))
+        self.route("GET", "/api/tags", lambda r, m: go_json({"models": self._tags()}))
+        self.route("GET", "/api/ps", lambda r, m: go_json({"models": self._ps()}))
         self.route("POST", "/api/show", self._show)
         self.route("POST", "/api/chat", lambda r, m: self._generate(r, chat=True))
         self.route("POST", "/api/generate", lambda r, m: self._generate(r, chat=False))
@@ -92,6 +102,9 @@ class OllamaServer(LoopbackServer):
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def not_found(self, rec: Recorded) -> Response:
+        return Response.text("404 page not found", status=404)  # gin's answer to unknown paths
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -126,7 +139,8 @@ class OllamaServer(LoopbackServer):
     def _ps(self) -> list[dict[str, Any]]:
         out = []
         for name, expiry in self.loaded.items():
-            expires = dt.datetime.fromtimestamp(expiry, dt.timezone.utc).isoformat()
+            stamp = dt.datetime.fromtimestamp(expiry, dt.timezone.utc)
+            expires = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond:06d}000Z"
             out.append(
                 self._entry(name)
                 | {
@@ -148,7 +162,7 @@ class OllamaServer(LoopbackServer):
         if not self._known(model):
             return _error(404, not_found_message(model))
         family = self._details(model)["family"]
-        return Response.json(
+        return go_json(
             {
                 "modelfile": f"FROM {model}\n",
                 "parameters": 'stop "<|eot_id|>"',
@@ -186,7 +200,7 @@ class OllamaServer(LoopbackServer):
         if body.get("stream", True) is False:
             text = "".join(tokens)
             final = self._piece(model, chat, text) | self._stats(body, tokens)
-            return Response.json(final)
+            return go_json(final)
         stream = self._stream(model, chat, body, tokens)
         return Response(200, {"Content-Type": NDJSON_TYPE}, stream=stream)
 
@@ -227,15 +241,15 @@ class OllamaServer(LoopbackServer):
             yield self.first_token_delay_s
         for i, token in enumerate(tokens):
             if self.mid_stream_error is not None and i == self.mid_stream_after:
-                yield ndjson({"error": self.mid_stream_error})
+                yield go_line({"error": self.mid_stream_error})
                 return
             if i and self.token_delay_s:
                 yield self.token_delay_s
-            yield ndjson(self._piece(model, chat, token, done=False))
+            yield go_line(self._piece(model, chat, token, done=False))
         if self.mid_stream_error is not None:
-            yield ndjson({"error": self.mid_stream_error})
+            yield go_line({"error": self.mid_stream_error})
             return
-        yield ndjson(self._piece(model, chat, "") | self._stats(body, tokens))
+        yield go_line(self._piece(model, chat, "") | self._stats(body, tokens))
 
     def _mark_loaded(self, model: str, keep_alive: Any) -> None:
         seconds = _keep_alive_seconds(keep_alive)
@@ -249,7 +263,7 @@ class OllamaServer(LoopbackServer):
         reason = "unload" if _keep_alive_seconds(keep_alive) == 0 else "load"
         answer = self._piece(model, chat, "")
         done = answer.pop("done")
-        return Response.json(answer | {"done_reason": reason, "done": done})
+        return go_json(answer | {"done_reason": reason, "done": done})
 
 
 def _keep_alive_seconds(value: Any) -> float:
@@ -273,7 +287,7 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
 
 
 def _error(status: int, message: str) -> Response:
-    return Response.json({"error": message}, status=status)
+    return go_json({"error": message}, status=status)
 
 
 def _body(rec: Recorded) -> tuple[dict[str, Any], Response | None]:

@@ -77,15 +77,20 @@ def windows(found: list[Limit], now: float | None = None) -> list[Window]:
 def remaining_budget(config: Any, provider: str | None = None) -> float | None:
     """USD left in the tightest budget that applies (month/day, overall/provider).
 
-    None when no budget is configured.
+    None when no budget is configured. An unreadable ledger leaves the spend unknown, which
+    reads as nothing left: routing keeps requests local rather than spend blind (`llm run`
+    with the ledger on reports the damaged file itself, and `--no-ledger` is never blocked).
     """
     found = limits(config, provider)
     if not found:
         return None
     # Imported here: sqlite3 is not needed by a `llm route` without budgets.
-    from convergio_llm.routing.ledger import open_ledger
+    from convergio_llm.routing.ledger import LedgerError, open_ledger
 
-    ledger = open_ledger(create=False)
+    try:
+        ledger = open_ledger(create=False)
+    except LedgerError:
+        return 0.0
     if ledger is None:
         return min(lim.usd for lim in found)
     try:

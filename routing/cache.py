@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class ResponseCache:
                     db.execute("PRAGMA journal_mode=WAL")
                 db.execute(_SCHEMA)
                 self._db = db
+                weakref.finalize(self, db.close)
             except (OSError, sqlite3.Error):
                 self._broken = True
         return self._db

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -123,6 +124,8 @@ class Ledger:
             self._db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from None
+        # Closed when the ledger is collected, so no connection outlives its owner.
+        self._closer = weakref.finalize(self, self._db.close)
         self._retry(self._prepare)
 
     def _error(self, exc: BaseException) -> LedgerError:
@@ -183,7 +186,7 @@ class Ledger:
             )
 
     def close(self) -> None:
-        self._db.close()
+        self._closer()
 
     # -- writing -----------------------------------------------------------------
 

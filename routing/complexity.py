@@ -68,6 +68,7 @@ _FACTUAL = re.compile(
     re.I,
 )
 _CHOICES = re.compile(r"(?m)^\s*\(?[A-Da-d][).:]\s+\S")
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+", re.I)
 _ENUMERATED = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*•]|\([a-z]\)|[a-z]\))\s+\S")
 
 # Weights of the features (per unit, capped where noted). Set by hand from the labelling
@@ -107,7 +108,7 @@ def features(text: str) -> dict[str, Any]:
             counts[group] += 1
     words = text.split()
     n_words = len(words)
-    expert = sum(1 for w in words if len(w.strip(".,;:!?()\"'")) >= 12)
+    expert = sum(1 for w in words if _expert(w.strip(".,;:!?()\"'")))
     questions = text.count("?")
     enumerated = len(_ENUMERATED.findall(text)) if "\n" in text else 0
     choices = len(_CHOICES.findall(text)) if "\n" in text else 0
@@ -125,8 +126,22 @@ def features(text: str) -> dict[str, Any]:
         "expert_words": expert,
         "sub_questions": max(0, questions - 1),
         "choices": choices,
-        "factual": bool(_FACTUAL.match(text)) and n_words <= 25 and counts["reason"] == 0,
+        "factual": bool(_FACTUAL.match(text))
+        and n_words <= 25
+        and counts["reason"] == expert == numbers == 0,
     }
+
+
+def _expert(word: str) -> bool:
+    """A specialist's word: long, or polysyllabic (as readability formulas count it), or an
+    eponym pair such as Hardy-Weinberg."""
+    if len(word) >= 11:
+        return True
+    if len(word) < 7:
+        return False
+    if "-" in word and word[0].isupper() and word.partition("-")[2][:1].isupper():
+        return True
+    return len(_VOWEL_GROUPS.findall(word)) >= 4
 
 
 def _raw(f: Mapping[str, Any]) -> float:

@@ -7,6 +7,7 @@ until a rule asks for that fact. The keys a caller may pin:
     platform          "apple-silicon" | "other"
     available         {provider: bool}, instead of provider.available()
     locality          {provider: "in-process" | "local-server" | "cloud"}
+    catalogue         {provider: {"simple"|"balanced"|"quality": model}}
     ollama_answers    bool, instead of a TCP connect to OLLAMA_HOST
     reachable         {provider: bool}, instead of probing its endpoint
     endpoints         {provider: (host, port)}, what to probe for it
@@ -90,9 +91,15 @@ class Context:
         return self.locality(name) != "cloud"
 
     def default_model(self, name: str) -> str | None:
+        pinned = self._pinned("catalogue", name)
+        if pinned is not _UNSET:
+            return next((pinned[t] for t in ("simple", "balanced", "quality") if t in pinned), None)
         return self._once(("model", name), lambda: self.provider(name).default_model())  # type: ignore[no-any-return]
 
     def catalogue(self, name: str) -> Mapping[str, str]:
+        pinned = self._pinned("catalogue", name)
+        if pinned is not _UNSET:
+            return dict(pinned)
         return self._once(("catalogue", name), lambda: self.provider(name).catalogue())  # type: ignore[no-any-return]
 
     def ollama_answers(self) -> bool:

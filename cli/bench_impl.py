@@ -18,7 +18,7 @@ from convergio_llm.cli.bench_measure import Sample, Target
 from convergio_llm.cli.bench_prompts import Prompt, builtin_prompts, read_prompts, warmup_prompt
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus
-from convergio_llm.providers.base import Request, Usage
+from convergio_llm.providers.base import Request, Usage, estimate_tokens
 from convergio_llm.providers.errors import InputError, NoProviderAvailable
 
 
@@ -127,7 +127,7 @@ def _load_state(provider: Any, model: str) -> str | None:
     except Exception:  # a probe's failure must not stop the benchmark; the samples will say
         return None
     for info in infos:
-        if info.name == model and info.loaded is not None:
+        if model in (info.name, f"{info.name}:latest") and info.loaded is not None:
             return "warm" if info.loaded else "cold"
     return None
 
@@ -170,7 +170,13 @@ def run_batch(
 
     def one(item: tuple[int, Prompt]) -> Sample:
         rep, prompt = item
-        sample = Sample(target.ref, prompt.id, rep, max_tokens=prompt.request.max_tokens)
+        sample = Sample(
+            target.ref,
+            prompt.id,
+            rep,
+            max_tokens=prompt.request.max_tokens,
+            estimated_input_tokens=estimate_tokens(prompt.request.prompt_text),
+        )
         return runner.sample(prompt.request, sample)
 
     started = time.perf_counter()

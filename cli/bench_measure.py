@@ -36,6 +36,8 @@ class Sample:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_input_tokens: int | None = None
+    # ~4 characters a token: a tokenizer-free yardstick for spotting prefix-cache hits.
+    estimated_input_tokens: int | None = None
     token_source: str | None = None
     finish_reason: str | None = None
     max_tokens: int | None = None

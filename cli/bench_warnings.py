@@ -130,22 +130,31 @@ def slow_first_run(target: Target, samples: Sequence[Sample]) -> Iterator[Warnin
 
 
 def prefix_cache(target: Target, samples: Sequence[Sample]) -> Iterator[Warning_]:
-    hits = [s for s in samples if s.ok and _cache_hit(s)]
+    """Fewer prompt tokens evaluated than the prompt has: the rest came from a cache.
+
+    Ollama reports the evaluated count as the prompt's size, so the yardstick is the
+    largest count seen for the same prompt, or the character-based estimate if larger.
+    """
+    sizes: dict[str, int] = defaultdict(int)
+    for s in samples:
+        for size in (s.input_tokens, s.engine_prompt_tokens, s.estimated_input_tokens):
+            sizes[s.prompt_id] = max(sizes[s.prompt_id], size or 0)
+    hits = [s for s in samples if s.ok and _cache_hit(s, sizes[s.prompt_id])]
     if hits:
         yield _w(
             target.ref,
             "prefix-cache",
             f"{target.ref}: {len(hits)} of {len(samples)} samples reused a cached prompt prefix "
-            "(the engine evaluated far fewer prompt tokens than were sent): their TTFT is "
-            "not a cold prompt's",
+            "(the engine evaluated far fewer prompt tokens than the prompt has): their TTFT "
+            "is not a cold prompt's",
         )
 
 
-def _cache_hit(s: Sample) -> bool:
+def _cache_hit(s: Sample, prompt_size: int) -> bool:
     if s.cached_input_tokens:
         return True
-    sent, evaluated = s.input_tokens, s.engine_prompt_tokens
-    return bool(sent and evaluated is not None and evaluated < PREFIX_CACHE_SHARE * sent)
+    evaluated = s.engine_prompt_tokens
+    return evaluated is not None and evaluated < PREFIX_CACHE_SHARE * prompt_size
 
 
 def early_stop(target: Target, samples: Sequence[Sample]) -> Iterator[Warning_]:

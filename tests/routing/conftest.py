@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
 from convergio_llm.routing.context import Context
@@ -49,8 +47,3 @@ def make_context(
     }
     pinned.update(facts)
     return Context(cfg, Registry(cfg.providers, load_plugins=False), pinned, environ or {})
-
-
-@pytest.fixture
-def context() -> Context:
-    return make_context()

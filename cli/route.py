@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from convergio_llm.cli import options as opt
 from convergio_llm.cli.errors import guard
 
@@ -52,5 +53,6 @@ def route(
         complexity=complexity,
         platform=platform,
         budget_remaining=budget_remaining,
+        explain=explain,
     )
     raise typer.Exit(route_command(ctx.obj, prompt, defaults, policy, jsonl, explain))

@@ -27,6 +27,16 @@ from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
 
 _UNSET = object()
+# Where the built-in kinds run, known without importing their modules (start-up cost).
+BUILTIN_LOCALITY = {
+    "fake": "in-process",
+    "mlx": "in-process",
+    "llamacpp": "in-process",
+    "ollama": "local-server",
+    "anthropic": "cloud",
+    "google": "cloud",
+    "azure": "cloud",
+}
 
 
 @dataclass
@@ -85,6 +95,8 @@ class Context:
         pinned = self._pinned("locality", name)
         if pinned is not _UNSET:
             return str(pinned)
+        if name in BUILTIN_LOCALITY and name not in self.config.providers:
+            return BUILTIN_LOCALITY[name]
         return self._once(("locality", name), lambda: self.provider(name).locality)  # type: ignore[no-any-return]
 
     def is_local(self, name: str) -> bool:

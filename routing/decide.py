@@ -48,6 +48,8 @@ class Policy:
     complexity: str | None = None
     platform: str | None = None
     budget_remaining: float | None = None
+    # Price every tier's model for the trace (what `--explain` shows), not only the chosen one.
+    explain: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def _complexity(
         looked["override"] = policy.complexity
     looked["tokens"] = {"input": tokens_in, "output": tokens_out}
     alternatives: dict[str, Any] = {}
-    for label in LABELS:
+    for label in LABELS if policy.explain else (tier,):
         chain = local if label == "simple" else cloud_chain(context, label)[0]
         if chain:
             t = chain[0]

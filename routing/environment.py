@@ -8,8 +8,6 @@ few seconds so a shell loop of `llm route` calls does not probe on every prompt.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -83,6 +81,9 @@ def ollama_endpoint(environ: Mapping[str, str]) -> Endpoint:
 def probe(endpoints: Iterable[Endpoint], timeout_s: float) -> dict[Endpoint, bool]:
     """Try a TCP connect to every endpoint in parallel; whatever has not answered by the
     deadline (a slow DNS lookup included) counts as unreachable."""
+    import socket
+    import threading
+
     targets = list(dict.fromkeys(endpoints))
     results: dict[Endpoint, bool] = dict.fromkeys(targets, False)
     done = threading.Event()

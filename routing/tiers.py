@@ -38,11 +38,17 @@ def local_engine(ctx: Context, platform: str) -> tuple[str, dict[str, Any]]:
 
 
 def _local_model(ctx: Context, engine: str) -> str:
-    try:
-        model = ctx.default_model(engine)
-    except Exception:  # an engine module that fails to load still gets its built-in name
-        model = None
-    return model or LOCAL_MODELS.get(engine, "default")
+    """Config `providers.<engine>.models.simple`, else the built-in name, else the engine's
+    own default: `llm route` on a simple prompt then never imports an engine module."""
+    pinned = ctx.facts.get("catalogue", {}).get(engine)
+    configured = ((ctx.config.providers.get(engine) or {}).get("models") or {}).get("simple")
+    model = (pinned or {}).get("simple") or configured or LOCAL_MODELS.get(engine)
+    if not model:
+        try:
+            model = ctx.default_model(engine)
+        except Exception:  # an engine module that fails to load still gets a name
+            model = None
+    return model or "default"
 
 
 def local_chain(ctx: Context, engine: str, platform: str) -> list[Target]:

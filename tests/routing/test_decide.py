@@ -261,7 +261,7 @@ def test_no_private_flag_allows_cloud_despite_findings() -> None:
 
 
 def test_costs_of_alternatives_are_in_the_trace() -> None:
-    decision = route(COMPLEX, Policy(private=True))
+    decision = route(COMPLEX, Policy(private=True, explain=True))
     alternatives = next(t for t in decision.trace if t.rule == "complexity").looked_at[
         "alternatives"
     ]

@@ -1,8 +1,9 @@
 """Google's Gemini API through the official `google-genai` SDK.
 
 Key: `GEMINI_API_KEY` or `GOOGLE_API_KEY` (the SDK prefers GOOGLE_API_KEY when both are
-set), read by the SDK itself and sent as `x-goog-api-key`. Base URL: setting
-`base_url`, else the SDK's `GOOGLE_GEMINI_BASE_URL`, else generativelanguage.googleapis.com.
+set; its warning about that is filtered out), read by the SDK and sent as `x-goog-api-key`.
+Base URL: setting `base_url`, else the SDK's `GOOGLE_GEMINI_BASE_URL`, else
+generativelanguage.googleapis.com.
 API version: setting `api_version`, else the SDK's `GOOGLE_GENAI_API_VERSION`, else the
 SDK's default (`v1` in google-genai 3.x, not `v1beta`).
 
@@ -23,6 +24,7 @@ one line on stderr per retry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +91,8 @@ class GoogleProvider(Provider):
                 api_version=self.settings.get("api_version") or None,
                 timeout=int(timeout_s * 1000),  # milliseconds
             )
+            # With both keys set the SDK logs a warning on every client; stdout/stderr are ours.
+            logging.getLogger("google_genai._api_client").addFilter(_not_both_keys_warning)
             self._client = genai.Client(http_options=options)
         return self._client
 
@@ -142,7 +146,7 @@ class GoogleProvider(Provider):
         config = types.GenerateContentConfig(
             system_instruction=system or None,
             max_output_tokens=request.max_tokens,
-            stop_sequences=list(request.stop) or None,
+            stop_sequences=list(request.stop or ()) or None,
             temperature=request.temperature,
             seed=request.seed,
         )
@@ -157,6 +161,10 @@ class GoogleProvider(Provider):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _not_both_keys_warning(record: logging.LogRecord) -> bool:
+    return "Both GOOGLE_API_KEY and GEMINI_API_KEY" not in record.getMessage()
 
 
 def _name(value: Any) -> str:
@@ -186,7 +194,7 @@ def map_google_error(exc: Exception, provider: str) -> ProviderError:
         return ProviderError(f"{type(exc).__name__}: {exc}", provider)
     code, status, message = int(exc.code or 0), str(exc.status or ""), str(exc.message or "")
     text = f"HTTP {code} {status}: {message}"
-    if code in (401, 403) or "API key" in message:
+    if code in (401, 403) or "API_KEY_INVALID" in str(exc.details) or "API key" in message:
         return AuthenticationError(text, provider, code)
     if code == 404:
         return ModelNotFound(text, provider, code)

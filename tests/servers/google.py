@@ -91,6 +91,9 @@ class GeminiDouble(LoopbackServer):
         code = KINDS[status] if isinstance(status, str) else status
         text = message or MESSAGES.get(kind or "", STATUSES.get(code, "error"))
         details = None
+        if kind == "auth":
+            info = {"reason": "API_KEY_INVALID", "domain": "googleapis.com"}
+            details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", **info}]
         if code == 429:
             # The service says how long to wait in RetryInfo; tests must never wait for real.
             details = [

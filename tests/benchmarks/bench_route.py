@@ -64,9 +64,8 @@ def test_cold_start_route(tmp_path: Path) -> None:
     route = [_wall([str(llm), "route"], b"p\n", env) for _ in range(RUNS)]
     print(f"\npython -c pass      {_spread(baseline)}")
     print(f"echo p | llm route  {_spread(route)}")
-    print(
-        f"llm route minus interpreter start: {statistics.median(route) * 1000 - statistics.median(baseline) * 1000:.1f} ms"
-    )
+    extra = (statistics.median(route) - statistics.median(baseline)) * 1000
+    print(f"llm route minus interpreter start: {extra:.1f} ms")
 
 
 def _prompts(n: int) -> list[str]:
@@ -95,9 +94,8 @@ def test_route_jsonl_throughput() -> None:
     elapsed = time.perf_counter() - started
     out = env.stdout.getvalue().splitlines()  # type: ignore[attr-defined]
     assert status == 0 and len(out) == 10_000
-    print(
-        f"\nroute --jsonl in-process: {len(out) / elapsed:,.0f} decisions/s ({elapsed:.2f} s for 10,000)"
-    )
+    rate = len(out) / elapsed
+    print(f"\nroute --jsonl in-process: {rate:,.0f} decisions/s ({elapsed:.2f} s for 10,000)")
 
 
 def test_decide_only_throughput() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -44,7 +44,7 @@ def read_items(
     if prompt is not None and prompt != "-":
         if not prompt.strip():
             raise InputError("the prompt is empty")
-        yield Item(1, "1", request=Request.from_prompt(prompt, **defaults))
+        yield Item(1, "1", request=_prompt_request(prompt, defaults))
         return
     if env.stdin_isatty and prompt is None:
         raise InputError("no prompt: give one as an argument or on stdin")
@@ -58,7 +58,13 @@ def read_items(
     text = _decode(first + env.stdin.read(), "stdin")
     if not text.strip():
         raise InputError("stdin is empty: nothing to send")
-    yield Item(1, "1", request=Request.from_prompt(text.rstrip("\n"), **defaults))
+    yield Item(1, "1", request=_prompt_request(text.rstrip("\n"), defaults))
+
+
+def _prompt_request(prompt: str, defaults: Mapping[str, Any]) -> Request:
+    """A plain-text prompt with the command line's system prompt and parameters."""
+    given = {k: v for k, v in defaults.items() if v is not None}
+    return Request.from_prompt(prompt, **given)
 
 
 def _is_decision_line(line: bytes) -> bool:

@@ -97,7 +97,7 @@ def main() -> None:
     if any(var.endswith("_COMPLETE") for var in os.environ):
         # Shell completion asked: register Typer's completion classes (kept out of
         # normal start-up, which must stay fast).
-        from typer.completion import completion_init
+        from typer._completion_classes import completion_init
 
         completion_init()
     app(prog_name="llm")

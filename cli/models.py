@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from convergio_llm.cli import options as opt
 from convergio_llm.cli.errors import guard
 

@@ -56,6 +56,21 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+GUARD_DIR = Path(__file__).parent / "guard"
+
+
+def _guard_lookup(event: str, args: tuple[object, ...]) -> None:
+    if event == "socket.getaddrinfo":
+        host = args[0]
+        if isinstance(host, bytes):
+            host = host.decode(errors="replace")
+        if isinstance(host, str) and host != "localhost" and not _is_loopback((host,)):
+            raise AssertionError(f"test tried to look up the non-loopback name {host!r}")
+
+
+sys.addaudithook(_guard_lookup)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
@@ -72,11 +87,23 @@ def isolated_env(
     monkeypatch.delenv("CONVERGIO_LLM_CONFIG", raising=False)
     for var in SECRET_VARS:
         monkeypatch.setenv(var, CANARY)
-    # Nothing in a test may reach a real service: point every SDK at a closed loopback port.
+    # Nothing in a test may reach a real service: point every SDK and every reachability
+    # probe at a closed loopback port; a test that wants a server configures its own.
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
+    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # Subprocesses load tests/guard/sitecustomize.py, which refuses and logs any
+    # non-loopback connection or lookup; the log must be empty when the test ends.
+    netlog = home / "netlog.txt"
+    monkeypatch.setenv("CONVERGIO_TEST_NETLOG", str(netlog))
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(GUARD_DIR) + (os.pathsep + path if path else ""))
     yield home
+    if netlog.exists():
+        pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
 
 
 def run_llm(

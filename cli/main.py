@@ -88,6 +88,11 @@ def root(
         ),
     ] = False,
 ) -> None:
+    if debug:
+        import os
+
+        # Engines that log on their own (llama.cpp) read this to stop hiding their output.
+        os.environ["CONVERGIO_LLM_DEBUG"] = "1"
     ctx.obj = Environment(config_path=config, debug=debug)
 
 

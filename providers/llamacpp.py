@@ -18,6 +18,7 @@ own logs are dropped), `allow_amx` (false, see `amx_hazard`).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -246,7 +247,8 @@ class LlamaCppProvider(Provider):
         if not self.settings.get("allow_amx"):
             info = llama_cpp.llama_print_system_info().decode(errors="replace")
             refuse_amx(info, cpu_flags(), self.name)
-        verbose = bool(self.settings.get("verbose"))
+        # --debug (CONVERGIO_LLM_DEBUG=1) also lets the engine speak.
+        verbose = bool(self.settings.get("verbose")) or os.environ.get("CONVERGIO_LLM_DEBUG") == "1"
         if not verbose:
             _silence_logs(llama_cpp)
         threads = int(self.settings.get("n_threads") or physical_cores())

@@ -90,7 +90,9 @@ def isolated_env(
     # Nothing in a test may reach a real service: point every SDK and every reachability
     # probe at a closed loopback port; a test that wants a server configures its own.
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
+    # (OPENAI_BASE_URL stays unset: setting it turns `openai` into a compatible local server.)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for var in ("ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

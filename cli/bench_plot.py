@@ -7,6 +7,7 @@ over it, because with five repetitions the points say more than the box does.
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from convergio_llm.cli.bench_measure import Sample, Target
 from convergio_llm.providers.errors import InputError
 
 FORMATS = (".png", ".svg", ".pdf")
+# Medians further apart than this share an axis only on a log scale.
+LOG_SCALE_SPREAD = 20.0
 
 
 def check_path(path: str) -> None:
@@ -60,8 +63,16 @@ def draw(path: str, targets: Sequence[Target], samples: Sequence[Sample], title:
             ax.scatter(xs, points, s=14, alpha=0.6, zorder=3)
         ax.set_xticks(list(positions))
         ax.set_xticklabels(labels, rotation=15, ha="right", fontsize=8)
+        medians = [statistics.median(d) for d in data if d]
+        for x, points in zip(positions, data, strict=True):
+            if points:
+                centre = statistics.median(points)
+                ax.annotate(f"{centre:.4g}", (x + 0.28, centre), fontsize=8, va="center")
         ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
+        if medians and min(medians) > 0 and max(medians) / min(medians) > LOG_SCALE_SPREAD:
+            ax.set_yscale("log")  # otherwise the slowest targets flatten into the axis
+        else:
+            ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -51,7 +51,8 @@ _PATTERNS = {
     "ipv4": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])",
     "ipv6": r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
 }
-_SCAN: re.Pattern[str] | None = None
+# The combined scan over only the kinds a text could hold, by which kinds (see _active).
+_SCANS: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 _PHONE_WORDS = re.compile(
     r"(?i)\b(?:phone|tel|telephone|call|cell|mobile|whatsapp|fax|sms|telefono|cellulare|"
@@ -77,12 +78,72 @@ class Finding:
         return {"kind": self.kind, "start": self.start, "end": self.end}
 
 
-def _scanner() -> re.Pattern[str]:
+def _scanner(kinds: tuple[str, ...] = tuple(_PATTERNS)) -> re.Pattern[str]:
     # Compiled on first use, not at import: `llm route --help` should not pay for it.
-    global _SCAN
-    if _SCAN is None:
-        _SCAN = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS.items()))
-    return _SCAN
+    pattern = _SCANS.get(kinds)
+    if pattern is None:
+        pattern = re.compile("|".join(f"(?P<{k}>{_PATTERNS[k]})" for k in kinds))
+        if len(_SCANS) < 256:
+            _SCANS[kinds] = pattern
+    return pattern
+
+
+# Cheap necessary conditions, one per pattern: a pattern whose gate fails cannot match
+# anywhere in the text, so the one alternation over the others finds exactly the same
+# matches (leftmost, first alternative, no overlap). Each gate regex starts with a
+# literal or a character class, which the regex engine skips to in C.
+_GATE_SOURCES = {
+    "iban": r"[A-Z][A-Z]\d\d",
+    "ssn": r"\d\d\d-\d\d-\d\d\d\d",
+    "card": r"\d\d\d\d",
+    "phone": r"\d\d(?:\d\d|[ .\-]\d\d)",
+    "phone+": r"\+\d",
+    "phone(": r"\(\d\d\d\)",
+    "ipv4": r"\d\.\d\d?\d?\.\d\d?\d?\.\d",
+    "ipv6": r":[0-9A-Fa-f]{0,4}:",
+}
+_GATES: dict[str, re.Pattern[str]] = {}
+_SECRET_HINTS = ("sk-", "AKIA", "_", "xox", "AIza", "eyJ")
+_ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token")
+
+
+def _gate(name: str, text: str) -> bool:
+    pattern = _GATES.get(name)
+    if pattern is None:
+        pattern = _GATES[name] = re.compile(_GATE_SOURCES[name])
+    return pattern.search(text) is not None
+
+
+def _active(text: str) -> tuple[str, ...]:
+    """The patterns that could match somewhere in `text`, in their original order."""
+    active = []
+    if "@" in text:
+        active.append("email")
+    if "-----BEGIN" in text:
+        active.append("private_key")
+    if not text.isascii():  # case-insensitive parts fold non-ASCII letters: no shortcut
+        active += ["api_key", "assignment"]
+    else:
+        lowered = text.lower()
+        if any(h in text for h in _SECRET_HINTS) or "bearer" in lowered:
+            active.append("api_key")
+        if ("=" in text or ":" in text) and any(h in lowered for h in _ASSIGNMENT_HINTS):
+            active.append("assignment")
+    if _gate("iban", text):
+        active.append("iban")
+    if len(text) >= 16 and max(map(len, text.split()), default=0) >= 16:
+        active.append("codice_fiscale")
+    if _gate("ssn", text):
+        active.append("ssn")
+    if _gate("card", text):
+        active.append("card")
+    if _gate("phone", text) or ("+" in text and _gate("phone+", text)) or _gate("phone(", text):
+        active.append("phone")
+    if _gate("ipv4", text):
+        active.append("ipv4")
+    if text.count(":") >= 2 and _gate("ipv6", text):
+        active.append("ipv6")
+    return tuple(active)
 
 
 def scan(
@@ -93,7 +154,8 @@ def scan(
 ) -> list[Finding]:
     """Every private item in `text`, in order of position."""
     found: list[Finding] = []
-    for match in _scanner().finditer(text):
+    active = _active(text)
+    for match in _scanner(active).finditer(text) if active else ():
         group = match.lastgroup
         assert group is not None
         kind = _confirm(group, match, text)

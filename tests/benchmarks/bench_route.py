@@ -1,8 +1,13 @@
 """`llm route` speed: cold start in a shell loop, and decisions per second in-process.
 
-Run on demand: `.venv/bin/pytest tests/benchmarks/bench_route.py -s -p no:cacheprovider`.
+    .venv/bin/pytest tests/benchmarks/bench_route.py -s -p no:cacheprovider
+    python -m tests.benchmarks.bench_route              # the same figures
+    python -m tests.benchmarks.bench_route --dump F     # every decision's JSON, to diff
+
 Figures are printed, never asserted (targets: cold start <= 60 ms median, >= 20,000
-decisions/s over 10,000 prompts).
+decisions/s over 10,000 prompts). The prompts are varied on purpose: short chat, long
+text, code, word problems, the dev sets' own prompts and PII of every kind, so each
+scanner's slow path is exercised as often as a real mix would.
 """
 
 from __future__ import annotations
@@ -14,14 +19,19 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.benchmark
 
-RUNS = 21
+N = 10_000
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "21"))
+DATA = Path(__file__).parents[1] / "data"
 WORDS = [
     "the",
     "a",
@@ -37,78 +47,194 @@ WORDS = [
     "seven",
     "total",
     "each",
+    "report",
+    "history",
+    "budget",
+    "analyse",
+    "design",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "with",
+    "as",
+    "on",
 ]
+CODE = (
+    "```python\ndef {f}(xs):\n    total = 0\n    for x in xs:\n        total += x * {n}\n"
+    "    return total / len(xs)\n```\nWhy does {f}([]) crash? Fix it and add unit tests."
+)
+MATH = (
+    "A shop sells {a} apples at ${b} each and {c} pears at ${d} each. It spends {e} percent "
+    "of the takings on rent. How much is left after {f} days?"
+)
+PII = (
+    "mail me at {name}@example.com",
+    "call me on +39 333 {n3} {n4}",
+    "my card is 4111 1111 1111 1111",
+    "IBAN DE89370400440532013000 please",
+    "codice fiscale RSSMRA85T10A562S",
+    "the server is at 192.168.{o}.{o2}",
+    "password = hunter{n4}x",
+    "SSN 123-45-{n4}",
+    "version 1.2.{o} released on 2024-03-{o}",  # a look-alike, not PII
+)
 
 
-def _wall(cmd: list[str], stdin: bytes, env: dict[str, str]) -> float:
+def _dev_texts() -> list[str]:
+    rows = [json.loads(x) for x in (DATA / "complexity_dev.jsonl").read_text().splitlines() if x]
+    cases = [json.loads(x) for x in (DATA / "privacy_cases.jsonl").read_text().splitlines() if x]
+    return [r["prompt"] for r in rows] + [c["text"] for c in cases]
+
+
+def prompts(n: int = N) -> list[str]:
+    """`n` varied prompts, the same ones every run."""
+    rng = random.Random(7)
+    dev = _dev_texts()
+    out = []
+    for i in range(n):
+        kind = i % 6
+        if kind == 0:
+            text = rng.choice(dev)
+        elif kind == 1:
+            text = " ".join(rng.choices(WORDS, k=rng.randint(2, 12))) + "?"
+        elif kind == 2:  # long: several dev prompts and filler
+            text = " ".join(rng.choices(dev, k=rng.randint(3, 8)))
+            text += " " + " ".join(rng.choices(WORDS, k=rng.randint(50, 300)))
+        elif kind == 3:
+            text = CODE.format(f=rng.choice(["mean", "avg", "scale"]), n=rng.randint(2, 9))
+        elif kind == 4:
+            text = MATH.format(**{k: rng.randint(2, 99) for k in "abcdef"})
+        else:
+            pii = rng.choice(PII).format(
+                name=rng.choice(["ada", "bob", "maria.rossi"]),
+                n3=rng.randint(100, 999),
+                n4=rng.randint(1000, 9999),
+                o=rng.randint(1, 250),
+                o2=rng.randint(1, 250),
+            )
+            text = " ".join(rng.choices(WORDS, k=rng.randint(3, 20))) + f" {pii}."
+        out.append(text + (f" ({i})" if i % 3 == 0 else ""))
+    return out
+
+
+def _jsonl(texts: list[str]) -> bytes:
+    return "".join(json.dumps({"prompt": p}) + "\n" for p in texts).encode()
+
+
+CLOUD_UP = dict.fromkeys(("anthropic", "openai", "google"), True)
+
+
+def run_route(lines: bytes, cloud: bool = False) -> tuple[float, list[str]]:
+    """One full `route --jsonl` pass in-process: read lines, decide, write JSON. `cloud`
+    pins the cloud providers as available and reachable, so medium and complex prompts
+    leave the machine (without it a keyless machine keeps everything local)."""
+    from convergio_llm.cli.context import Environment
+    from convergio_llm.cli.route_impl import route_command
+    from convergio_llm.routing.decide import Policy
+
+    env = Environment(stdin=io.BytesIO(lines), stdout=io.StringIO(), stderr=io.StringIO())
+    env.routing.facts["ollama_answers"] = False  # one fact a shell would find once anyway
+    if cloud:
+        env.routing.facts.update(available=dict(CLOUD_UP), reachable=dict(CLOUD_UP))
     started = time.perf_counter()
-    result = subprocess.run(cmd, input=stdin, env=env, capture_output=True, check=False)
+    status = route_command(env, None, {}, Policy(), jsonl=True, explain=False)
+    elapsed = time.perf_counter() - started
+    out = env.stdout.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert status == 0 and len(out) == lines.count(b"\n"), env.stderr.getvalue()  # type: ignore[attr-defined]
+    return elapsed, out
+
+
+def run_decide(texts: list[str]) -> float:
+    from convergio_llm.cli.context import Environment
+    from convergio_llm.providers.base import Request
+    from convergio_llm.routing.decide import Policy, decide
+
+    ctx = Environment().routing
+    ctx.facts["ollama_answers"] = False
+    requests = [Request.from_prompt(p) for p in texts]
+    policy = Policy()
+    started = time.perf_counter()
+    for request in requests:
+        decide(request, ctx, policy)
+    return time.perf_counter() - started
+
+
+def _rates(measure: Callable[[], float], n: int) -> str:
+    rates = sorted(n / measure() for _ in range(ROUNDS))
+    return (
+        f"median {statistics.median(rates):8,.0f}/s  min {rates[0]:8,.0f}  "
+        f"max {rates[-1]:8,.0f}  ({ROUNDS} rounds, load {os.getloadavg()[0]:.1f})"
+    )
+
+
+def throughput_report() -> str:
+    texts = prompts()
+    lines = _jsonl(texts)
+    return "\n".join(
+        [
+            f"decisions/s over {N:,} varied prompts, in-process:",
+            f"  decide() alone        {_rates(lambda: run_decide(texts), N)}",
+            f"  route --jsonl (full)  {_rates(lambda: run_route(lines)[0], N)}",
+        ]
+    )
+
+
+def _wall(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(argv, input=stdin, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr.decode()[-500:]
     return elapsed
 
 
-def _spread(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return (
-        f"median {statistics.median(ms):6.1f} ms  min {ms[0]:6.1f}  "
-        f"p90 {ms[int(len(ms) * 0.9)]:6.1f}  max {ms[-1]:6.1f}"
+def cold_start_report() -> str:
+    llm = str(Path(sys.executable).with_name("llm"))
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "echo p | llm route": [llm, "route"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, XDG_CONFIG_HOME=home, XDG_DATA_HOME=home, XDG_CACHE_HOME=home)
+        env.pop("CONVERGIO_LLM_CONFIG", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # installed packages have bytecode
+        for i in range(RUNS + 1):  # interleaved; the first round writes bytecode, not counted
+            for name, argv in commands.items():
+                elapsed = _wall(argv, b"p\n", env)
+                if i:
+                    times[name].append(elapsed)
+    lines = [f"cold start, {RUNS} interleaved runs, load {os.getloadavg()[0]:.1f}:"]
+    for name, samples in times.items():
+        ms = sorted(s * 1000 for s in samples)
+        lines.append(
+            f"  {name:<20} median {statistics.median(ms):6.1f} ms  min {ms[0]:6.1f}  "
+            f"p90 {ms[int(len(ms) * 0.9)]:6.1f}  max {ms[-1]:6.1f}"
+        )
+    extra = statistics.median(times["echo p | llm route"]) - statistics.median(
+        times["python -c pass"]
     )
+    lines.append(f"  llm route minus interpreter start: {extra * 1000:.1f} ms")
+    return "\n".join(lines)
 
 
-def test_cold_start_route(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.pop("CONVERGIO_LLM_CONFIG", None)
-    llm = Path(sys.executable).with_name("llm")
-    baseline = [_wall([sys.executable, "-c", "pass"], b"", env) for _ in range(RUNS)]
-    route = [_wall([str(llm), "route"], b"p\n", env) for _ in range(RUNS)]
-    print(f"\npython -c pass      {_spread(baseline)}")
-    print(f"echo p | llm route  {_spread(route)}")
-    extra = (statistics.median(route) - statistics.median(baseline)) * 1000
-    print(f"llm route minus interpreter start: {extra:.1f} ms")
+def test_cold_start_route() -> None:
+    print("\n" + cold_start_report())
 
 
-def _prompts(n: int) -> list[str]:
-    rng = random.Random(7)
-    out = []
-    for i in range(n):
-        words = rng.choices(WORDS, k=rng.randint(3, 40))
-        if i % 10 == 0:
-            words.append("mail me at someone@example.com")
-        if i % 7 == 0:
-            words.append(f"{rng.randint(2, 99)} apples cost {rng.randint(1, 9)} dollars each")
-        out.append(" ".join(words) + "?")
-    return out
+def test_throughput() -> None:
+    print("\n" + throughput_report())
 
 
-def test_route_jsonl_throughput() -> None:
-    from convergio_llm.cli.context import Environment
-    from convergio_llm.cli.route_impl import route_command
-    from convergio_llm.routing.decide import Policy
-
-    lines = "".join(json.dumps({"prompt": p}) + "\n" for p in _prompts(10_000)).encode()
-    env = Environment(stdin=io.BytesIO(lines), stdout=io.StringIO(), stderr=io.StringIO())
-    env.routing.facts["ollama_answers"] = False  # one fact a shell would find once anyway
-    started = time.perf_counter()
-    status = route_command(env, None, {}, Policy(), jsonl=True, explain=False)
-    elapsed = time.perf_counter() - started
-    out = env.stdout.getvalue().splitlines()  # type: ignore[attr-defined]
-    assert status == 0 and len(out) == 10_000
-    rate = len(out) / elapsed
-    print(f"\nroute --jsonl in-process: {rate:,.0f} decisions/s ({elapsed:.2f} s for 10,000)")
-
-
-def test_decide_only_throughput() -> None:
-    from convergio_llm.cli.context import Environment
-    from convergio_llm.providers.base import Request
-    from convergio_llm.routing.decide import Policy, decide
-
-    env = Environment()
-    ctx = env.routing
-    ctx.facts["ollama_answers"] = False
-    requests = [Request.from_prompt(p) for p in _prompts(10_000)]
-    started = time.perf_counter()
-    for request in requests:
-        decide(request, ctx, Policy())
-    elapsed = time.perf_counter() - started
-    print(f"\ndecide() alone: {len(requests) / elapsed:,.0f} decisions/s")
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--dump"]:  # --dump FILE [--cloud]
+        out = run_route(_jsonl(prompts()), cloud="--cloud" in sys.argv)[1]
+        Path(sys.argv[2]).write_text("\n".join(out) + "\n")
+    else:
+        print(throughput_report())
+        print(cold_start_report())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from convergio_llm.cli.context import Environment
@@ -28,9 +27,7 @@ def route_command(
             if item.decision is not None:
                 raise InputError("this is already a decision; pipe it into `llm run`")
             assert item.request is not None
-            decision = decide(item.request, env.routing, policy)
-            if jsonl:
-                decision = replace(decision, id=item.id)
+            decision = decide(item.request, env.routing, policy, id=item.id if jsonl else None)
         except LLMError as exc:
             code = status_for(exc)
             status = status or code

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -71,11 +71,16 @@ class Request:
         return replace(self, **params)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"messages": [asdict(m) for m in self.messages]}
-        for key in ("max_tokens", "temperature", "seed"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        # By hand, not `asdict`: `llm route --jsonl` writes one of these per line.
+        out: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages]
+        }
+        if self.max_tokens is not None:
+            out["max_tokens"] = self.max_tokens
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.seed is not None:
+            out["seed"] = self.seed
         if self.stop:
             out["stop"] = list(self.stop)
         if self.metadata:

@@ -58,43 +58,80 @@ class _Rule:
     reason: str | None = None  # set when this rule keeps the request local
 
 
-def decide(request: Request, context: Context, policy: Policy) -> Decision:
-    _check_policy(policy)
-    profile = policy.profile or context.config.profile
-    platform = policy.platform or context.platform()
-    assessment = _assessment(request, context, policy)
+@dataclass(frozen=True)
+class _Plan:
+    """The parts of a decision that depend only on the context and the policy, found once
+    per pair: `llm route --jsonl` then spends its time on the prompt, not on the config."""
+
+    profile: str
+    thresholds: Any
+    privacy: _PrivacyConfig
+    budget: _Rule
+    engine: str
+    platform: TraceEntry
+    local: tuple[Target, ...]
+    quality: TraceEntry
+    override: TraceEntry | None
+    forced: Target | None
+
+
+@dataclass(frozen=True)
+class _PrivacyConfig:
+    auto: bool
+    terms: Any
+    patterns: Any
+    ignore: Any
+    required: bool
+
+
+@dataclass(frozen=True)
+class _TierPlan:
+    """Per tier: the cloud chain, why providers were skipped, and the alternatives to price."""
+
+    cloud: tuple[Target, ...]
+    skipped: dict[str, str]
+    alternatives: tuple[tuple[str, Target], ...]
+
+
+def decide(request: Request, context: Context, policy: Policy, id: str | None = None) -> Decision:
+    plan = _plan(context, policy)
+    assessment = _assessment(request, plan, policy)
+    profile = plan.profile
     tier = "complex" if (policy.quality or profile == "enterprise") else assessment.label
 
-    privacy = _privacy(request, context, policy)
-    budget = _budget(context, policy, profile)
-    engine, platform_looked = local_engine(context, platform)
-    local = local_chain(context, engine, platform)
-    cloud, skipped = cloud_chain(context, tier) if tier != "simple" else ([], {})
+    prompt_text = request.prompt_text
+    privacy = _privacy(prompt_text, context, plan.privacy, policy)
+    budget = plan.budget
+    tiers = _tier_plan(context, policy, plan, tier)
     forced = policy.model is not None
-    offline, cloud = _offline(context, policy, cloud, privacy.reason or budget.reason, forced)
+    offline, cloud = _offline_once(
+        context, policy, tier, tiers.cloud, bool(privacy.reason or budget.reason), forced
+    )
     local_reason = privacy.reason or offline.reason or budget.reason
 
-    tokens_in = estimate_tokens(request.prompt_text)
+    tokens_in = estimate_tokens(prompt_text)
     tokens_out = min(request.max_tokens or 10**9, OUTPUT_GUESS[assessment.label])
-    complexity = _complexity(
-        context, assessment, policy, tier, skipped, local, tokens_in, tokens_out
+    complexity = _complexity(context, assessment, policy, tier, tiers, tokens_in, tokens_out)
+    trace: tuple[TraceEntry, ...] = (
+        privacy.entry,
+        offline.entry,
+        budget.entry,
+        plan.platform,
+        complexity,
+        plan.quality,
     )
-    trace = [privacy.entry, offline.entry, budget.entry]
-    trace.append(TraceEntry("platform", platform_looked, f"local:{engine}"))
-    trace += [complexity, _quality(policy, profile)]
-    overrides = _overrides(policy)
-    if overrides:
-        trace.insert(0, TraceEntry("override", overrides, "forced"))
+    if plan.override is not None:
+        trace = (plan.override, *trace)
 
-    if forced:
-        target, fallbacks, reason = _forced(context, policy), [], "override: -m"
+    if plan.forced is not None:
+        target, fallbacks, reason = plan.forced, (), "override: -m"
         served = None
     elif local_reason or tier == "simple" or not cloud:
-        target, *fallbacks = local
-        served, reason = "simple", local_reason or _local_reason(assessment, tier, skipped, policy)
+        target, fallbacks = plan.local[0], plan.local[1:]
+        served = "simple"
+        reason = local_reason or _local_reason(assessment, tier, tiers.skipped, policy)
     else:
-        target, *rest = cloud
-        fallbacks = rest + local
+        target, fallbacks = cloud[0], cloud[1:] + plan.local
         served, reason = tier, _cloud_reason(assessment, tier, policy, profile)
     cost = context.estimate_cost(target.provider, target.model, tokens_in, tokens_out)
     return Decision(
@@ -105,10 +142,82 @@ def decide(request: Request, context: Context, policy: Policy) -> Decision:
         reason=reason,
         complexity=assessment.to_json(),
         estimated_cost_usd=cost,
-        fallbacks=tuple(fallbacks),
-        trace=tuple(trace),
+        fallbacks=fallbacks,
+        trace=trace,
         local_only=bool(local_reason) and context.is_local(target.provider),
+        id=id,
     )
+
+
+def _plan(context: Context, policy: Policy) -> _Plan:
+    key = ("decide.plan", policy)
+    plan: _Plan | None = context._memo.get(key)
+    if plan is not None:
+        return plan
+    _check_policy(policy)
+    config = context.config
+    profile = policy.profile or config.profile
+    platform = policy.platform or context.platform()
+    auto = bool(config.get("privacy.auto_detect", True))
+    privacy = _PrivacyConfig(
+        auto=auto,
+        terms=tuple(config.get("privacy.terms") or ()),
+        patterns=tuple(context.privacy_patterns()) if auto else (),
+        ignore=frozenset(config.get("privacy.ignore") or ()),
+        required=bool(config.get("privacy.required")),
+    )
+    budget = _budget(context, policy, profile)
+    engine, platform_looked = local_engine(context, platform)
+    local = tuple(local_chain(context, engine, platform))
+    overrides = _overrides(policy)
+    plan = _Plan(
+        profile=profile,
+        thresholds=config.get("routing.thresholds"),
+        privacy=privacy,
+        budget=budget,
+        engine=engine,
+        platform=TraceEntry("platform", platform_looked, f"local:{engine}"),
+        local=local,
+        quality=_quality(policy, profile),
+        override=TraceEntry("override", overrides, "forced") if overrides else None,
+        forced=_forced(context, policy) if policy.model is not None else None,
+    )
+    context._memo[key] = plan
+    return plan
+
+
+def _tier_plan(context: Context, policy: Policy, plan: _Plan, tier: str) -> _TierPlan:
+    key = ("decide.tier", policy, tier)
+    found: _TierPlan | None = context._memo.get(key)
+    if found is not None:
+        return found
+    cloud, skipped = cloud_chain(context, tier) if tier != "simple" else ([], {})
+    alternatives = []
+    for label in LABELS if policy.explain else (tier,):
+        chain = list(plan.local) if label == "simple" else cloud_chain(context, label)[0]
+        if chain:
+            alternatives.append((label, chain[0]))
+    found = _TierPlan(tuple(cloud), skipped, tuple(alternatives))
+    context._memo[key] = found
+    return found
+
+
+def _offline_once(
+    context: Context,
+    policy: Policy,
+    tier: str,
+    cloud: tuple[Target, ...],
+    already_local: bool,
+    forced: bool,
+) -> tuple[_Rule, tuple[Target, ...]]:
+    # Depends on the prompt only through "is it already local": probes are cached anyway.
+    key = ("decide.offline", policy, tier, already_local)
+    found: tuple[_Rule, tuple[Target, ...]] | None = context._memo.get(key)
+    if found is None:
+        reason = "already local" if already_local else None
+        rule, kept = _offline(context, policy, list(cloud), reason, forced)
+        found = context._memo[key] = (rule, tuple(kept))
+    return found
 
 
 def _check_policy(policy: Policy) -> None:
@@ -124,9 +233,13 @@ def _check_policy(policy: Policy) -> None:
         )
 
 
-def _assessment(request: Request, context: Context, policy: Policy) -> Assessment:
-    text = "\n".join(m.content for m in request.messages if m.role != "system")
-    found = assess(text, context.config.get("routing.thresholds"))
+def _assessment(request: Request, plan: _Plan, policy: Policy) -> Assessment:
+    messages = request.messages
+    if len(messages) == 1 and messages[0].role != "system":
+        text = messages[0].content
+    else:
+        text = "\n".join(m.content for m in messages if m.role != "system")
+    found = assess(text, plan.thresholds)
     if policy.complexity is not None:
         return Assessment(found.score, policy.complexity, found.features)
     return found
@@ -141,27 +254,24 @@ def _overrides(policy: Policy) -> dict[str, Any]:
     return {k: v for k, v in named.items() if v is not None}
 
 
-def _privacy(request: Request, context: Context, policy: Policy) -> _Rule:
-    config = context.config
-    auto = bool(config.get("privacy.auto_detect", True))
+def _privacy(text: str, context: Context, config: _PrivacyConfig, policy: Policy) -> _Rule:
     findings: list[dict[str, Any]] = []
-    if auto:
+    if config.auto:
         from convergio_llm.routing.privacy import scan
 
-        found = scan(
-            request.prompt_text,
-            terms=config.get("privacy.terms") or (),
-            patterns=context.privacy_patterns(),
-            ignore=config.get("privacy.ignore") or (),
-        )
+        found = scan(text, terms=config.terms, patterns=config.patterns, ignore=config.ignore)
         findings = [f.to_json() for f in found]
-    looked: dict[str, Any] = {"flag": policy.private, "auto_detect": auto, "findings": findings}
+    looked: dict[str, Any] = {
+        "flag": policy.private,
+        "auto_detect": config.auto,
+        "findings": findings,
+    }
     if policy.private:
         return _Rule(TraceEntry("privacy", looked, "local-only"), "privacy: --private")
     if policy.private is False:
         looked["note"] = "--no-private: cloud allowed"
         return _Rule(TraceEntry("privacy", looked, "pass"))
-    if config.get("privacy.required"):
+    if config.required:
         looked["config"] = "privacy.required"
         return _Rule(TraceEntry("privacy", looked, "local-only"), "privacy: privacy.required")
     if findings:
@@ -227,8 +337,7 @@ def _complexity(
     assessment: Assessment,
     policy: Policy,
     tier: str,
-    skipped: dict[str, str],
-    local: list[Target],
+    tiers: _TierPlan,
     tokens_in: int,
     tokens_out: int,
 ) -> TraceEntry:
@@ -236,16 +345,15 @@ def _complexity(
     if policy.complexity is not None:
         looked["override"] = policy.complexity
     looked["tokens"] = {"input": tokens_in, "output": tokens_out}
-    alternatives: dict[str, Any] = {}
-    for label in LABELS if policy.explain else (tier,):
-        chain = local if label == "simple" else cloud_chain(context, label)[0]
-        if chain:
-            t = chain[0]
-            usd = context.estimate_cost(t.provider, t.model, tokens_in, tokens_out)
-            alternatives[label] = {"target": t.ref, "usd": usd}
-    looked["alternatives"] = alternatives
-    if skipped and tier != "simple":
-        looked["skipped"] = skipped
+    looked["alternatives"] = {
+        label: {
+            "target": t.ref,
+            "usd": context.estimate_cost(t.provider, t.model, tokens_in, tokens_out),
+        }
+        for label, t in tiers.alternatives
+    }
+    if tiers.skipped and tier != "simple":
+        looked["skipped"] = tiers.skipped
     return TraceEntry("complexity", looked, VERDICT_FOR_TIER[assessment.label])
 
 

@@ -2,47 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.errors import guard
+from convergio_llm.cli.context import Environment
+from convergio_llm.cli.errors import finish, guard
 
 
+@click.command()
+@click.option("--since", metavar="YYYY-MM-DD", help="First day to include.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Last day to include.")
+@click.option("--today", is_flag=True, help="Only today.")
+@click.option("--month", is_flag=True, help="This calendar month (the default).")
+@click.option(
+    "--what-if",
+    is_flag=True,
+    help="What the same traffic would have cost all-cloud at each tier, "
+    "and the monthly saving from local routing.",
+)
+@click.option(
+    "--estimate",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Project a month of N requests at the observed mix.",
+)
+@opt.json_option
+@click.pass_obj
 @guard
 def cost(
-    ctx: typer.Context,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="First day to include (YYYY-MM-DD).", show_default=False),
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option("--until", help="Last day to include (YYYY-MM-DD).", show_default=False),
-    ] = None,
-    today: Annotated[bool, typer.Option("--today", help="Only today.")] = False,
-    month: Annotated[
-        bool, typer.Option("--month", help="This calendar month (the default).")
-    ] = False,
-    what_if: Annotated[
-        bool,
-        typer.Option(
-            "--what-if",
-            help="What the same traffic would have cost all-cloud at each tier, "
-            "and the monthly saving from local routing.",
-        ),
-    ] = False,
-    estimate: Annotated[
-        int | None,
-        typer.Option(
-            "--estimate",
-            min=1,
-            help="Project a month of N requests at the observed mix.",
-            show_default=False,
-        ),
-    ] = None,
-    json_out: opt.Json = False,
+    env: Environment,
+    since: str | None,
+    until: str | None,
+    today: bool,
+    month: bool,
+    what_if: bool,
+    estimate: int | None,
+    json_out: bool,
 ) -> None:
     """Show spend by day, provider and model, and budget left.
 
@@ -60,4 +55,4 @@ def cost(
         estimate=estimate,
         json_out=json_out,
     )
-    raise typer.Exit(cost_command(ctx.obj, options))
+    finish(cost_command(env, options))

@@ -21,15 +21,15 @@ SHELLS = {"bash": "llm.bash", "zsh": "_llm", "fish": "llm.fish"}
 
 
 def completion_scripts() -> dict[str, str]:
-    from typer._completion_shared import get_completion_script
+    from click.shell_completion import get_completion_class
 
-    return {
-        f"completions/{filename}": get_completion_script(
-            prog_name="llm", complete_var="_LLM_COMPLETE", shell=shell
-        ).rstrip()
-        + "\n"
-        for shell, filename in SHELLS.items()
-    }
+    scripts = {}
+    for shell, filename in SHELLS.items():
+        cls = get_completion_class(shell)
+        assert cls is not None
+        source = cls(app, {}, "llm", "_LLM_COMPLETE").source()
+        scripts[f"completions/{filename}"] = source.rstrip() + "\n"
+    return scripts
 
 
 def _roff(text: str) -> str:
@@ -49,10 +49,7 @@ def _options(command: click.Command, ctx: click.Context) -> Iterator[str]:
 
 
 def man_page() -> str:
-    import typer.main
-
-    group = typer.main.get_command(app)
-    assert isinstance(group, click.Group)
+    group = app
     root = click.Context(group, info_name="llm")
     parts = [
         f'.TH LLM 1 "" "convergio-llm {VERSION}" "User Commands"',

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def finish(status: int) -> NoReturn:
+    """End the command with this exit status (click's way, so tests and wrappers see it)."""
+    raise click.exceptions.Exit(int(status))
 
 
 def guard(func: F) -> F:

@@ -1,23 +1,22 @@
 """The `llm` app: wiring only. Each subcommand lives in its own module.
 
-Subcommands load lazily: `llm route` imports and builds only the route command, so
-a shell loop of `llm route` pays for one command, not five (start-up is a feature).
+Subcommands load lazily: `llm route` imports and builds only the route command, so a
+shell loop of `llm route` pays for one command, not five. The CLI is plain click, not
+Typer: Typer's own import and signature inspection cost ~20 ms of every start, a third
+of the `llm route` budget (README, "Start-up").
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Any
 
 import click
-import typer
-from typer.core import TyperGroup
 
 from convergio_llm.cli.context import Environment
 
 VERSION = "0.1.0"
 
-# name → module; each module defines a function of the same name (the command).
+# name → module; each module defines a click command of the same name.
 COMMANDS = {
     "route": "convergio_llm.cli.route",
     "run": "convergio_llm.cli.run",
@@ -25,69 +24,38 @@ COMMANDS = {
     "cost": "convergio_llm.cli.cost",
     "bench": "convergio_llm.cli.bench",
 }
-_SETTINGS: dict[str, Any] = {
-    "add_completion": False,
-    "pretty_exceptions_enable": False,
-    "rich_markup_mode": None,
-}
 
 
-def load_command(name: str) -> click.Command:
-    func = getattr(importlib.import_module(COMMANDS[name]), name)
-    single = typer.Typer(**_SETTINGS)
-    single.command(name=name)(func)
-    return typer.main.get_command(single)
-
-
-class LazyGroup(TyperGroup):
+class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        command = load_command(cmd_name)
-        command.name = cmd_name
+        command = getattr(importlib.import_module(COMMANDS[cmd_name]), cmd_name)
+        assert isinstance(command, click.Command)
         return command
 
 
-app = typer.Typer(
-    name="llm",
+@click.group(
     cls=LazyGroup,
-    help="Send a prompt to the right model: local when it must stay private, offline or free; "
-    "cloud when it needs the quality.",
-    no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
-    **_SETTINGS,
 )
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"convergio-llm {VERSION}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    ctx: typer.Context,
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config",
-            envvar="CONVERGIO_LLM_CONFIG",
-            help="Config file (YAML).",
-            show_default=False,
-        ),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
+@click.option(
+    "--config",
+    envvar="CONVERGIO_LLM_CONFIG",
+    metavar="FILE",
+    help="Config file (YAML).  [env: CONVERGIO_LLM_CONFIG]",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks; let engines log.")
+@click.version_option(
+    VERSION, "--version", prog_name="convergio-llm", message="%(prog)s %(version)s"
+)
+@click.pass_context
+def app(ctx: click.Context, config: str | None, debug: bool) -> None:
+    """Send a prompt to the right model: local when it must stay private, offline or
+    free; cloud when it needs the quality."""
     if debug:
         import os
 
@@ -97,12 +65,22 @@ def root(
 
 
 def main() -> None:
-    import os
+    """Run the app; click's own usage errors become one line, like every other error."""
+    import sys
 
-    if any(var.endswith("_COMPLETE") for var in os.environ):
-        # Shell completion asked: register Typer's completion classes (kept out of
-        # normal start-up, which must stay fast).
-        from typer._completion_classes import completion_init
-
-        completion_init()
-    app(prog_name="llm")
+    try:
+        status = app.main(prog_name="llm", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)  # bare `llm`: the help, as a usage error
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if isinstance(exc, click.UsageError) and ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        click.echo(f"llm: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("llm: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)

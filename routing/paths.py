@@ -5,25 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-APP = "convergio-llm"
+from convergio_llm.providers.dirs import APP, user_dir
+
+__all__ = ["APP", "cache_dir", "config_dir", "config_file", "data_dir", "default_config_file"]
 
 
 def config_dir() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP)
+    return user_dir("config")
 
 
 def data_dir() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path(APP)
+    return user_dir("data")
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_path
-
-    return user_cache_path(APP)
+    return user_dir("cache")
 
 
 def default_config_file() -> Path:

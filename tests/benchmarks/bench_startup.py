@@ -20,6 +20,19 @@ from pathlib import Path
 
 RUNS = int(os.environ.get("BENCH_RUNS", "21"))
 
+BARE_CLICK = """
+import click
+@click.group()
+def app() -> None: ...
+@app.command()
+@click.option("--x", default="")
+def a(x: str) -> None: ...
+@app.command()
+@click.option("--x", default="")
+def b(x: str) -> None: ...
+app(["a", "--help"])
+"""
+
 BARE_TYPER = """
 import typer
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
@@ -41,6 +54,7 @@ def commands() -> dict[str, tuple[list[str], bytes]]:
     return {
         "python -c pass": ([py, "-c", "pass"], b""),
         "bare typer app --help": ([py, "-c", BARE_TYPER], b""),
+        "bare click app --help": ([py, "-c", BARE_CLICK], b""),
         "llm --help": ([_llm(), "--help"], b""),
         "llm models --offline": ([_llm(), "models", "--offline"], b""),
         "echo p | llm route": ([_llm(), "route"], b"Summarise: the meeting moved to 3pm\n"),

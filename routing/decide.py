@@ -123,6 +123,8 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
     if plan.override is not None:
         trace = (plan.override, *trace)
 
+    fallbacks: tuple[Target, ...]
+    served: str | None
     if plan.forced is not None:
         target, fallbacks, reason = plan.forced, (), "override: -m"
         served = None

@@ -144,9 +144,7 @@ def _secret_names(environ_size: int) -> tuple[str, ...]:
     # Which variables hold secrets changes rarely; matching every name on every
     # write cost ~0.1 ms a line in `route --jsonl`. Keyed on the environment's size
     # (a variable added or removed) and cleared when more names are registered.
-    return tuple(
-        name for name in os.environ if name in _extra_secrets or _SECRET_NAME.search(name)
-    )
+    return tuple(name for name in os.environ if name in _extra_secrets or _SECRET_NAME.search(name))
 
 
 def secret_values() -> list[str]:

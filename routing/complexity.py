@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,10 +94,10 @@ def _scanner() -> re.Pattern[str]:
     return _SCAN
 
 
-# The fast path for ASCII text counts what `_SCAN` would find, in a few C-level passes
-# instead of trying ~200 alternatives at every word. It relies on facts a test checks:
-# - a single-word cue must end at a word boundary, so it is a whole letter run, looked up
-#   once per distinct word in a cache of "which group the alternation gives this word";
+# The fast path for ASCII text counts what `_SCAN` would find without trying ~200
+# alternatives at every word. It relies on facts a test checks (fast == one-regex path):
+# - a single-word cue must end at a word boundary, so it is a whole letter run, and a
+#   distinct token's runs are matched once per process (see _token_counts);
 # - no word of a multi-word cue ("how many", "trade-off") is a cue on its own, so those
 #   are counted apart, by the multi-word alternatives in their original order;
 # - cues hold no digit or symbol, and numbers and symbols no letter, so the one pass of
@@ -113,9 +112,15 @@ _MULTI_WORD_FIRST = frozenset(
     for alternative in words.split("|")
     if re.search(r"[ \-]", alternative)
 )
+# A substring every multi-word match (one holding a space or a hyphen) contains: the
+# multi-word pattern is tried over the whole text only when one of them is there.
+_MULTI_HINTS = (
+    "trade-", "by step", "by-step", "show that", "unit test", "big-o", "how many", "how much",
+    "at least", "at most", "no more than", "fewer than", "in detail", "in-depth", "in depth",
+    "thank you", "fun fact", "name ideas", "title for",
+)  # fmt: skip
 _WORD_CUE: re.Pattern[str] | None = None
 _MULTI: re.Pattern[str] | None = None
-_WORD_GROUP: dict[str, str | None] = {}
 
 
 def _compile_fast() -> tuple[re.Pattern[str], re.Pattern[str]]:
@@ -133,35 +138,10 @@ def _compile_fast() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return _WORD_CUE, _MULTI
 
 
-def _fast_counts(text: str) -> tuple[dict[str, int], int, int]:
-    word_cue, multi = _compile_fast()
-    lowered = text.lower()
-    words = _RUNS.findall(lowered)
-    for word in set(words).difference(_WORD_GROUP):
-        if len(_WORD_GROUP) > 50_000:  # bounded, for a long-running process
-            _WORD_GROUP.clear()
-        found = word_cue.fullmatch(word)
-        _WORD_GROUP[word] = found.lastgroup if found is not None else None
-    found_groups = Counter(map(_WORD_GROUP.get, words))
-    counts = {g: found_groups[g] for g in ("reason", "code", "math", "constraint", "length")}
-    counts["light"] = found_groups["light"]
-    if not _MULTI_WORD_FIRST.isdisjoint(words):
-        for match in multi.finditer(lowered):
-            if " " in match.group() or "-" in match.group():  # not "tradeoff", counted above
-                counts[match.lastgroup] += 1  # type: ignore[index]
-    if "$" in text:
-        counts["math"] += len(_DOLLAR.findall(text))
-    pieces = _NUMBER_OR_SYMBOL.findall(text)
-    symbols = pieces.count("")
-    return counts, len(pieces) - symbols, symbols
-
-
 def _cue_counts(text: str) -> tuple[dict[str, int], int, int]:
     """Counts of each cue group, numbers and symbols, as one `_SCAN.finditer` pass finds them."""
     counts = {"reason": 0, "code": 0, "math": 0, "constraint": 0, "length": 0, "light": 0}
     numbers = symbols = 0
-    if text.isascii() and "\\" not in text:
-        return _fast_counts(text)
     # re.I folds some non-ASCII letters onto ASCII ones (ſ → s): keep the one regex there.
     for match in _scanner().finditer(text):
         group = match.lastgroup
@@ -174,13 +154,75 @@ def _cue_counts(text: str) -> tuple[dict[str, int], int, int]:
     return counts, numbers, symbols
 
 
+# What one whitespace-separated token adds to the features. Every match of the letter-run,
+# number-or-symbol and `$` patterns lies inside one token (none of them matches whitespace,
+# and a token's edges are word boundaries), so a text's counts are the sum over its tokens:
+# each distinct token is scanned once per process, then only looked up. A token's counts
+# are packed into one integer, _WIDTH bits a field, so a text's totals are one C-level
+# `sum` (a field would need a text of 2**40 characters to overflow into the next).
+_TOKEN_FIELDS = (
+    "reason", "code", "math", "constraint", "length", "light",
+    "numbers", "symbols", "expert", "multi_first",
+)  # fmt: skip
+_WIDTH = 40
+_MASK = (1 << _WIDTH) - 1
+_TOKENS: dict[str, int] = {}
+
+
+def _token_counts(token: str) -> int:
+    word_cue, _ = _compile_fast()
+    counts = dict.fromkeys(_TOKEN_FIELDS, 0)
+    runs = _RUNS.findall(token.lower())
+    for run in runs:
+        found = word_cue.fullmatch(run)
+        if found is not None:
+            counts[found.lastgroup] += 1  # type: ignore[index]
+    if "$" in token:
+        counts["math"] += len(_DOLLAR.findall(token))
+    pieces = _NUMBER_OR_SYMBOL.findall(token)
+    counts["symbols"] = pieces.count("")
+    counts["numbers"] = len(pieces) - counts["symbols"]
+    counts["expert"] = len(token) >= 7 and _expert(token.strip(".,;:!?()\"'"))
+    counts["multi_first"] = not _MULTI_WORD_FIRST.isdisjoint(runs)
+    return sum(int(counts[f]) << (i * _WIDTH) for i, f in enumerate(_TOKEN_FIELDS))
+
+
+def _fast_features(text: str, tokens: list[str]) -> dict[str, int]:
+    """`_cue_counts` and the specialist-word count for ASCII text, from cached tokens."""
+    try:
+        packed = sum(map(_TOKENS.__getitem__, tokens))
+    except KeyError:
+        if len(_TOKENS) > 100_000:  # bounded, for a long-running process
+            _TOKENS.clear()
+        for token in set(tokens).difference(_TOKENS):
+            _TOKENS[token] = _token_counts(token)
+        packed = sum(map(_TOKENS.__getitem__, tokens))
+    counts = {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
+    if counts["multi_first"]:
+        lowered = text.lower()
+        if any(hint in lowered for hint in _MULTI_HINTS):
+            _, multi = _compile_fast()
+            for match in multi.finditer(lowered):
+                if " " in match.group() or "-" in match.group():  # not "tradeoff", counted above
+                    counts[match.lastgroup] += 1  # type: ignore[index]
+    return counts
+
+
 def features(text: str) -> dict[str, Any]:
     """The interpretable signals, all small integers or booleans."""
-    counts, numbers, symbols = _cue_counts(text)
+    return _features(text, fast=True)
+
+
+def _features(text: str, fast: bool) -> dict[str, Any]:
     words = text.split()
+    if fast and text.isascii() and "\\" not in text:
+        counts = _fast_features(text, words)
+        numbers, symbols, expert = counts["numbers"], counts["symbols"], counts["expert"]
+    else:
+        counts, numbers, symbols = _cue_counts(text)
+        # Only a word of 7+ characters can be a specialist's one (stripping only shortens it).
+        expert = sum(1 for w in words if len(w) >= 7 and _expert(w.strip(".,;:!?()\"'")))
     n_words = len(words)
-    # Only a word of 7+ characters can be a specialist's one (stripping only shortens it).
-    expert = sum(1 for w in words if len(w) >= 7 and _expert(w.strip(".,;:!?()\"'")))
     questions = text.count("?")
     enumerated = len(_ENUMERATED.findall(text)) if "\n" in text else 0
     choices = len(_CHOICES.findall(text)) if "\n" in text else 0

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from convergio_llm.routing import complexity
 from convergio_llm.routing.complexity import assess, label_for
 from tests.routing.router_metrics import apgr, cpt
 
@@ -88,3 +91,30 @@ def test_import_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# Words and marks the cue patterns care about, so random texts hit the fast path's edges:
+# multi-word cues split across spaces, hyphens and newlines, numbers glued to words, `$`.
+_PIECES = [
+    "how", "many", "much", "at", "least", "most", "step", "by", "step-by-step", "trade-off",
+    "tradeoffs", "trade", "off", "unit", "tests", "big-o", "in", "detail", "depth", "in-depth",
+    "thank", "you", "thanks", "no", "more", "than", "fewer", "show", "that", "prove", "code",
+    "Python", "def", "return", "each", "total", "$5", "a$b", "3.5%", "1,000", "x=2", "```",
+    "{}", "[1;2]", "heteroskedasticity", "Hardy-Weinberg", "glomerular", "(analysis)", "why?",
+    "Hi", "HOW", "Many", "word_with_underscore", "abc123", "12abc", " ", "  ", "\n", "\t", "-",
+    ".", ",", "?", "A)", "1.", "- item",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sampled_from([" ", "", "\n", "-"]))
+def test_fast_features_match_the_one_regex_path(pieces: list[str], joiner: str) -> None:
+    text = joiner.join(pieces)
+    assert complexity.features(text) == complexity._features(text, fast=False)
+
+
+def test_fast_features_match_on_the_dev_set() -> None:
+    for row in DEV:
+        text = row["prompt"]
+        for variant in (text, text.lower(), text.upper(), text.replace(" ", "\n")):
+            assert complexity.features(variant) == complexity._features(variant, fast=False)

@@ -95,14 +95,20 @@ def _scanner(kinds: tuple[str, ...] = tuple(_PATTERNS)) -> re.Pattern[str]:
 _GATE_SOURCES = {
     "iban": r"[A-Z][A-Z]\d\d",
     "ssn": r"\d\d\d-\d\d-\d\d\d\d",
-    "card": r"\d\d\d\d",
-    "phone": r"\d\d(?:\d\d|[ .\-]\d\d)",
+    # Two groups of four and one more digit: a year or an amount is not a card.
+    "card": r"\d{4}[ \-]?\d{4}[ \-]?\d",
+    # Three digit groups (the last two alternatives), or the Italian mobile shape.
+    "phone": r"\d(?:\d[ .\-]\d{2,4}[ .\-]\d\d|(?<=3)\d\d[ .]?\d{6})",
     "phone+": r"\+\d",
     "phone(": r"\(\d\d\d\)",
     "ipv4": r"\d\.\d\d?\d?\.\d\d?\d?\.\d",
     "ipv6": r":[0-9A-Fa-f]{0,4}:",
 }
 _GATES: dict[str, re.Pattern[str]] = {}
+# Maximal runs of the characters a digit-led gate can hold (digits, separators, brackets,
+# capitals), from their first digit: every match of the ssn, card, phone and ipv4 gates
+# lies inside one, so those gates search only these few characters, not the whole text.
+_DIGIT_RUNS = re.compile(r"\d[A-Z\d .+()\-]*+")
 _SECRET_HINTS = ("sk-", "AKIA", "_", "xox", "AIza", "eyJ")
 _ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token")
 
@@ -129,17 +135,22 @@ def _active(text: str) -> tuple[str, ...]:
             active.append("api_key")
         if ("=" in text or ":" in text) and any(h in lowered for h in _ASSIGNMENT_HINTS):
             active.append("assignment")
-    if _gate("iban", text):
+    runs = "\n".join(_DIGIT_RUNS.findall(text))  # "\n" is in no gate: runs stay apart
+    if runs and _gate("iban", text):  # the capitals come before the run's first digit
         active.append("iban")
     if len(text) >= 16 and max(map(len, text.split()), default=0) >= 16:
         active.append("codice_fiscale")
-    if _gate("ssn", text):
+    if "-" in runs and _gate("ssn", runs):
         active.append("ssn")
-    if _gate("card", text):
+    if _gate("card", runs):
         active.append("card")
-    if _gate("phone", text) or ("+" in text and _gate("phone+", text)) or _gate("phone(", text):
+    if runs and (
+        _gate("phone", runs)
+        or ("+" in text and _gate("phone+", text))
+        or ("(" in text and _gate("phone(", text))
+    ):
         active.append("phone")
-    if _gate("ipv4", text):
+    if "." in runs and _gate("ipv4", runs):
         active.append("ipv4")
     if text.count(":") >= 2 and _gate("ipv6", text):
         active.append("ipv6")

@@ -7,7 +7,7 @@ from typing import Any
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import error_object, read_items, write_json
-from convergio_llm.providers.errors import InputError, LLMError
+from convergio_llm.providers.errors import InputError, LLMError, scrub
 from convergio_llm.routing.decide import Policy, decide
 
 
@@ -40,5 +40,7 @@ def route_command(
 
             env.stderr.write(render(decision, color=env.stderr_isatty))
             env.stderr.flush()
-        write_json(env.stdout, decision.to_json())
+        # write_json(env.stdout, decision.to_json()), with the trace entries encoded once.
+        env.stdout.write(scrub(decision.to_json_text()) + "\n")
+        env.stdout.flush()
     return int(status)

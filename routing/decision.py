@@ -6,8 +6,10 @@ It is data, not behaviour: `llm route` prints it, `llm run` executes it as given
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from convergio_llm.providers.base import Message, Request
@@ -15,6 +17,8 @@ from convergio_llm.providers.errors import InputError
 
 SCHEMA = "convergio-llm/decision/v1"
 RULES = ("override", "privacy", "offline", "budget", "platform", "complexity", "quality")
+# What `write_json` would call: json.dumps(obj, ensure_ascii=False, default=str), built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class TraceEntry:
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "looked_at": dict(self.looked_at), "verdict": self.verdict}
 
+    @cached_property
+    def json_text(self) -> str:
+        """`to_json()` as JSON text, kept: most entries are shared by every decision made in
+        the same context, so `llm route --jsonl` encodes them once, not once a line."""
+        return _ENCODER.encode(self.to_json())
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -60,23 +70,31 @@ class Decision:
         return [Target(self.provider, self.model), *self.fallbacks]
 
     def to_json(self) -> dict[str, Any]:
+        out = self.to_json_head()
+        out["trace"] = [t.to_json() for t in self.trace]
+        return out
+
+    def to_json_text(self) -> str:
+        """The text of json.dumps(self.to_json(), ensure_ascii=False, default=str), with
+        the trace entries' text reused (see TraceEntry.json_text)."""
+        out = self.to_json_head()
+        trace = ", ".join(t.json_text for t in self.trace)
+        return f'{_ENCODER.encode(out)[:-1]}, "trace": [{trace}]}}'
+
+    def to_json_head(self) -> dict[str, Any]:
+        """`to_json()` up to, not including, its last key: the trace."""
         out: dict[str, Any] = {"schema": SCHEMA}
         if self.id is not None:
             out["id"] = self.id
-        out.update(
-            {
-                "request": self.request.to_json(),
-                "provider": self.provider,
-                "model": self.model,
-                "tier": self.tier,
-                "reason": self.reason,
-                "complexity": dict(self.complexity),
-                "estimated_cost_usd": self.estimated_cost_usd,
-                "local_only": self.local_only,
-                "fallbacks": [t.to_json() for t in self.fallbacks],
-                "trace": [t.to_json() for t in self.trace],
-            }
-        )
+        out["request"] = self.request.to_json()
+        out["provider"] = self.provider
+        out["model"] = self.model
+        out["tier"] = self.tier
+        out["reason"] = self.reason
+        out["complexity"] = dict(self.complexity)
+        out["estimated_cost_usd"] = self.estimated_cost_usd
+        out["local_only"] = self.local_only
+        out["fallbacks"] = [t.to_json() for t in self.fallbacks]
         return out
 
     @classmethod

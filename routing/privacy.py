@@ -11,7 +11,7 @@ One alternation scans the text once; the validators only run on what it matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,10 +105,14 @@ _GATE_SOURCES = {
     "ipv6": r":[0-9A-Fa-f]{0,4}:",
 }
 _GATES: dict[str, re.Pattern[str]] = {}
-# Maximal runs of the characters a digit-led gate can hold (digits, separators, brackets,
-# capitals), from their first digit: every match of the ssn, card, phone and ipv4 gates
-# lies inside one, so those gates search only these few characters, not the whole text.
-_DIGIT_RUNS = re.compile(r"\d[A-Z\d .+()\-]*+")
+# Maximal runs of the characters an iban, ssn, card, phone or ipv4 match can hold (digits,
+# separators, brackets, capitals), from their first digit, at least four long: each such
+# match holds four of them from its first digit on, and at most two characters before it
+# ("DE" of an IBAN, "+" or "(" of a phone), so it lies inside one run and those two. The
+# digit-led gates search only the runs; when only those kinds are active, so does the scan.
+_DIGIT_RUNS = re.compile(r"\d[A-Z\d .+()\-]{3,}+")
+_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .+()-")
+_DIGIT_KINDS = frozenset(("iban", "ssn", "card", "phone", "ipv4"))
 _SECRET_HINTS = ("sk-", "AKIA", "_", "xox", "AIza", "eyJ")
 _ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token")
 
@@ -120,7 +124,7 @@ def _gate(name: str, text: str) -> bool:
     return pattern.search(text) is not None
 
 
-def _active(text: str) -> tuple[str, ...]:
+def _active(text: str, runs: str) -> tuple[str, ...]:
     """The patterns that could match somewhere in `text`, in their original order."""
     active = []
     if "@" in text:
@@ -135,7 +139,6 @@ def _active(text: str) -> tuple[str, ...]:
             active.append("api_key")
         if ("=" in text or ":" in text) and any(h in lowered for h in _ASSIGNMENT_HINTS):
             active.append("assignment")
-    runs = "\n".join(_DIGIT_RUNS.findall(text))  # "\n" is in no gate: runs stay apart
     if runs and _gate("iban", text):  # the capitals come before the run's first digit
         active.append("iban")
     if len(text) >= 16 and max(map(len, text.split()), default=0) >= 16:
@@ -164,18 +167,52 @@ def scan(
     ignore: Iterable[str] = (),
 ) -> list[Finding]:
     """Every private item in `text`, in order of position."""
+    found = _builtin(text, fast=True)
+    found += _custom(text, terms, patterns)
+    skip = set(ignore)
+    return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
+
+
+def _builtin(text: str, fast: bool) -> list[Finding]:
+    """The built-in kinds' findings; `fast=False` is the one alternation over the whole
+    text that the shortcuts (gates, digit runs) must agree with."""
+    if not fast:
+        return _confirmed(_scanner().finditer(text), text)
+    windows = list(_DIGIT_RUNS.finditer(text))
+    active = _active(text, "\n".join(w.group() for w in windows))  # "\n" is in no gate
+    if not active:
+        matches: Iterable[re.Match[str]] = ()
+    elif _DIGIT_KINDS.issuperset(active):
+        matches = _in_runs(_scanner(active), text, windows)
+    else:
+        matches = _scanner(active).finditer(text)
+    return _confirmed(matches, text)
+
+
+def _confirmed(matches: Iterable[re.Match[str]], text: str) -> list[Finding]:
     found: list[Finding] = []
-    active = _active(text)
-    for match in _scanner(active).finditer(text) if active else ():
+    for match in matches:
         group = match.lastgroup
         assert group is not None
         kind = _confirm(group, match, text)
         if kind is not None:
             start, end = match.span("value") if group == "assignment" else match.span()
             found.append(Finding(kind, start, end))
-    found += _custom(text, terms, patterns)
-    skip = set(ignore)
-    return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
+    return found
+
+
+def _in_runs(
+    pattern: re.Pattern[str], text: str, windows: list[re.Match[str]]
+) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` when every match lies in a window (see _DIGIT_RUNS): the
+    same matches, searching only the windows. Windows are apart (a character no match
+    holds ends each), so no match spans two; a window's search starts up to two characters
+    before its first digit and ends one after it, which lookarounds look at."""
+    for window in windows:
+        start = floor = window.start()
+        while start > floor - 2 and start > 0 and text[start - 1] in _RUN_CHARS:
+            start -= 1
+        yield from pattern.finditer(text, start, window.end() + 1)
 
 
 def _custom(text: str, terms: Iterable[str], patterns: Iterable[re.Pattern[str]]) -> list[Finding]:

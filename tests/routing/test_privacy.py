@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from convergio_llm.routing import privacy
 from convergio_llm.routing.privacy import (
     codice_fiscale_valid,
     compile_patterns,
@@ -92,3 +95,39 @@ def test_bad_configured_pattern_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"privacy\.patterns"):
         compile_patterns(["(unclosed"])
+
+
+# Pieces of every kind's shape, joined at random, so the shortcuts (gates that skip a kind,
+# searching only digit runs) meet matches at run edges, after capitals, "+" and "(".
+_PIECES = [
+    "4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111", "DE89370400440532013000",
+    "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "RSSMRA85T10A562S",
+    "123-45-6789", "+39 333 123 4567", "+1 (555) 123-4567", "(555) 123-4567", "555.123.4567",
+    "333 1234567", "192.168.1.20", "10.0.0.1", "1.2.3", "2024-03-15", "v1.2.3.4", "::1",
+    "fe80::1", "mail", "a@b.co", "sk-ant-abcdefghijklmnopqrstuvwxyz", "password = hunter22",
+    "call", "phone:", "version", "12", "3", "99", "1234", "12 34 56", "DE", "AB", "+", "(",
+    ")", "-", ".", " ", "\n", "x", "ID", "IT60X0542811101000000123456", "tel", "0",
+    "1234 5678 9", "555.123.4567x",
+]  # fmt: skip
+# Where a shortcut's edge is: one digit after two groups of four, a letter right after.
+EDGES = ["call 1234 5678 9", "call 555.123.4567x", "call 555.123.4567", "ring +39 333 1234567x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from([" ", "", "-", "."]))
+def test_shortcuts_find_what_the_one_alternation_finds(pieces: list[str], joiner: str) -> None:
+    text = joiner.join(pieces)
+    assert privacy._builtin(text, fast=True) == privacy._builtin(text, fast=False)
+
+
+def test_shortcuts_agree_on_the_labelled_set() -> None:
+    for text in [c["text"] for c in CASES] + EDGES:
+        for variant in (
+            text,
+            f"+{text}",
+            f"({text})",
+            f"DE{text}",
+            text.replace(" ", ""),
+            f"{text}x",
+        ):
+            assert privacy._builtin(variant, fast=True) == privacy._builtin(variant, fast=False)

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from convergio_llm.routing.words import words as shared_words
+
 LABELS = ("simple", "medium", "complex")
 DEFAULT_THRESHOLDS = {"medium": 0.40, "complex": 0.68}
 
@@ -214,7 +216,7 @@ def features(text: str) -> dict[str, Any]:
 
 
 def _features(text: str, fast: bool) -> dict[str, Any]:
-    words = text.split()
+    words = shared_words(text)
     if fast and text.isascii() and "\\" not in text:
         counts = _fast_features(text, words)
         numbers, symbols, expert = counts["numbers"], counts["symbols"], counts["expert"]

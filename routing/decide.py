@@ -17,7 +17,7 @@ with no cloud provider in it, so a failing local engine can never leak it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from convergio_llm.providers.base import Request, estimate_tokens
@@ -73,6 +73,10 @@ class _Plan:
     quality: TraceEntry
     override: TraceEntry | None
     forced: Target | None
+    # Filled as requests need them: by tier, and by (tier, already local).
+    tiers: dict[str, _TierPlan] = field(default_factory=dict)
+    offline: dict[tuple[str, bool], tuple[_Rule, tuple[Target, ...]]] = field(default_factory=dict)
+    is_local: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
     tiers = _tier_plan(context, policy, plan, tier)
     forced = policy.model is not None
     offline, cloud = _offline_once(
-        context, policy, tier, tiers.cloud, bool(privacy.reason or budget.reason), forced
+        context, policy, plan, tier, tiers.cloud, bool(privacy.reason or budget.reason), forced
     )
     local_reason = privacy.reason or offline.reason or budget.reason
 
@@ -146,15 +150,19 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
         estimated_cost_usd=cost,
         fallbacks=fallbacks,
         trace=trace,
-        local_only=bool(local_reason) and context.is_local(target.provider),
+        local_only=bool(local_reason) and _is_local(context, plan, target.provider),
         id=id,
     )
 
 
 def _plan(context: Context, policy: Policy) -> _Plan:
+    last = context._memo.get("decide.last")
+    if last is not None and last[0] is policy:  # the common case: one policy per process
+        return last[1]  # type: ignore[no-any-return]
     key = ("decide.plan", policy)
     plan: _Plan | None = context._memo.get(key)
     if plan is not None:
+        context._memo["decide.last"] = (policy, plan)
         return plan
     _check_policy(policy)
     config = context.config
@@ -185,12 +193,19 @@ def _plan(context: Context, policy: Policy) -> _Plan:
         forced=_forced(context, policy) if policy.model is not None else None,
     )
     context._memo[key] = plan
+    context._memo["decide.last"] = (policy, plan)
     return plan
 
 
+def _is_local(context: Context, plan: _Plan, provider: str) -> bool:
+    found = plan.is_local.get(provider)
+    if found is None:
+        found = plan.is_local[provider] = context.is_local(provider)
+    return found
+
+
 def _tier_plan(context: Context, policy: Policy, plan: _Plan, tier: str) -> _TierPlan:
-    key = ("decide.tier", policy, tier)
-    found: _TierPlan | None = context._memo.get(key)
+    found = plan.tiers.get(tier)
     if found is not None:
         return found
     cloud, skipped = cloud_chain(context, tier) if tier != "simple" else ([], {})
@@ -199,26 +214,25 @@ def _tier_plan(context: Context, policy: Policy, plan: _Plan, tier: str) -> _Tie
         chain = list(plan.local) if label == "simple" else cloud_chain(context, label)[0]
         if chain:
             alternatives.append((label, chain[0]))
-    found = _TierPlan(tuple(cloud), skipped, tuple(alternatives))
-    context._memo[key] = found
+    found = plan.tiers[tier] = _TierPlan(tuple(cloud), skipped, tuple(alternatives))
     return found
 
 
 def _offline_once(
     context: Context,
     policy: Policy,
+    plan: _Plan,
     tier: str,
     cloud: tuple[Target, ...],
     already_local: bool,
     forced: bool,
 ) -> tuple[_Rule, tuple[Target, ...]]:
     # Depends on the prompt only through "is it already local": probes are cached anyway.
-    key = ("decide.offline", policy, tier, already_local)
-    found: tuple[_Rule, tuple[Target, ...]] | None = context._memo.get(key)
+    found = plan.offline.get((tier, already_local))
     if found is None:
         reason = "already local" if already_local else None
         rule, kept = _offline(context, policy, list(cloud), reason, forced)
-        found = context._memo[key] = (rule, tuple(kept))
+        found = plan.offline[(tier, already_local)] = (rule, tuple(kept))
     return found
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from convergio_llm.routing.words import words
+
 KINDS = (
     "email",
     "phone",
@@ -124,6 +126,18 @@ def _gate(name: str, text: str) -> bool:
     return pattern.search(text) is not None
 
 
+# A codice fiscale match is 16 word characters between word boundaries: a whole run of
+# exactly 16, inside one whitespace-separated word of 16 or more characters.
+_CF_RUN = re.compile(r"\b\w{16}\b")
+
+
+def _cf_run(text: str) -> bool:
+    split = words(text)
+    if max(map(len, split), default=0) < 16:
+        return False
+    return any(_CF_RUN.search(w) for w in split if len(w) >= 16)
+
+
 def _active(text: str, runs: str) -> tuple[str, ...]:
     """The patterns that could match somewhere in `text`, in their original order."""
     active = []
@@ -141,7 +155,7 @@ def _active(text: str, runs: str) -> tuple[str, ...]:
             active.append("assignment")
     if runs and _gate("iban", text):  # the capitals come before the run's first digit
         active.append("iban")
-    if len(text) >= 16 and max(map(len, text.split()), default=0) >= 16:
+    if len(text) >= 16 and _cf_run(text):
         active.append("codice_fiscale")
     if "-" in runs and _gate("ssn", runs):
         active.append("ssn")

@@ -114,12 +114,14 @@ _MULTI_WORD_FIRST = frozenset(
     for alternative in words.split("|")
     if re.search(r"[ \-]", alternative)
 )
-# A substring every multi-word match (one holding a space or a hyphen) contains: the
-# multi-word pattern is tried over the whole text only when one of them is there.
+# Every multi-word match (one holding a space or a hyphen) holds one of these substrings,
+# this many characters after its start ("step by step" holds "by step" at 5). The
+# multi-word pattern is tried only there, not at every position of the text.
 _MULTI_HINTS = (
-    "trade-", "by step", "by-step", "show that", "unit test", "big-o", "how many", "how much",
-    "at least", "at most", "no more than", "fewer than", "in detail", "in-depth", "in depth",
-    "thank you", "fun fact", "name ideas", "title for",
+    ("trade-", 0), ("by step", 5), ("by-step", 5), ("show that", 0), ("unit test", 0),
+    ("big-o", 0), ("how many", 0), ("how much", 0), ("at least", 0), ("at most", 0),
+    ("no more than", 0), ("fewer than", 0), ("in detail", 0), ("in-depth", 0),
+    ("in depth", 0), ("thank you", 0), ("fun fact", 0), ("name ideas", 0), ("title for", 0),
 )  # fmt: skip
 _WORD_CUE: re.Pattern[str] | None = None
 _MULTI: re.Pattern[str] | None = None
@@ -201,13 +203,34 @@ def _fast_features(text: str, tokens: list[str]) -> dict[str, int]:
         packed = sum(map(_TOKENS.__getitem__, tokens))
     counts = {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
     if counts["multi_first"]:
-        lowered = text.lower()
-        if any(hint in lowered for hint in _MULTI_HINTS):
-            _, multi = _compile_fast()
-            for match in multi.finditer(lowered):
-                if " " in match.group() or "-" in match.group():  # not "tradeoff", counted above
-                    counts[match.lastgroup] += 1  # type: ignore[index]
+        _count_multi_word(text.lower(), counts)
     return counts
+
+
+def _count_multi_word(lowered: str, counts: dict[str, int]) -> None:
+    """What `_MULTI.finditer(lowered)` counts, trying the pattern only where a hint puts a
+    match's start. A match elsewhere ("tradeoff") is one word, so no start lies inside
+    it; in start order, each try that begins past the last match's end is one that
+    finditer makes too, with the same result."""
+    starts = set()
+    for hint, offset in _MULTI_HINTS:
+        at = lowered.find(hint)
+        while at >= 0:
+            if at >= offset:
+                starts.add(at - offset)
+            at = lowered.find(hint, at + 1)
+    if not starts:
+        return
+    _, multi = _compile_fast()
+    end = 0
+    for start in sorted(starts):
+        if start < end:
+            continue
+        match = multi.match(lowered, start)
+        if match is not None:
+            end = match.end()
+            if " " in match.group() or "-" in match.group():  # not "tradeoff", counted above
+                counts[match.lastgroup] += 1  # type: ignore[index]
 
 
 def features(text: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ with no cloud provider in it, so a failing local engine can never leak it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from convergio_llm.providers.base import Request, estimate_tokens
@@ -96,6 +97,11 @@ class _TierPlan:
     skipped: dict[str, str]
     alternatives: tuple[tuple[str, Target], ...]
 
+    @cached_property
+    def why_skipped(self) -> str:
+        text = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
+        return text or "none configured"
+
 
 def decide(request: Request, context: Context, policy: Policy, id: str | None = None) -> Decision:
     plan = _plan(context, policy)
@@ -103,7 +109,9 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
     profile = plan.profile
     tier = "complex" if (policy.quality or profile == "enterprise") else assessment.label
 
-    prompt_text = request.prompt_text
+    # The same text as request.prompt_text, without a join for the usual one message.
+    messages = request.messages
+    prompt_text = messages[0].content if len(messages) == 1 else request.prompt_text
     privacy = _privacy(prompt_text, context, plan.privacy, policy)
     budget = plan.budget
     tiers = _tier_plan(context, policy, plan, tier)
@@ -135,7 +143,7 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
     elif local_reason or tier == "simple" or not cloud:
         target, fallbacks = plan.local[0], plan.local[1:]
         served = "simple"
-        reason = local_reason or _local_reason(assessment, tier, tiers.skipped, policy)
+        reason = local_reason or _local_reason(assessment, tier, tiers.why_skipped)
     else:
         target, fallbacks = cloud[0], cloud[1:] + plan.local
         served, reason = tier, _cloud_reason(assessment, tier, policy, profile)
@@ -393,14 +401,13 @@ def _forced(context: Context, policy: Policy) -> Target:
     return Target(provider, model)
 
 
-def _local_reason(
-    assessment: Assessment, tier: str, skipped: dict[str, str], policy: Policy
-) -> str:
+def _local_reason(assessment: Assessment, tier: str, why_skipped: str) -> str:
     label = f"{assessment.label} ({assessment.score:.2f})"
     if tier == "simple":
         return f"complexity: {label} → local engine"
-    why = "; ".join(f"{name}: {text}" for name, text in skipped.items()) or "none configured"
-    return f"complexity: {label} wants the cloud, but no cloud provider is available ({why})"
+    return (
+        f"complexity: {label} wants the cloud, but no cloud provider is available ({why_skipped})"
+    )
 
 
 def _cloud_reason(assessment: Assessment, tier: str, policy: Policy, profile: str) -> str:

@@ -21,6 +21,25 @@ RULES = ("override", "privacy", "offline", "budget", "platform", "complexity", "
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
+def _encode(obj: Any) -> str:
+    """`_ENCODER.encode(obj)` for a dict: the C encoder it builds on every call, built once
+    (the same text, without the circular-reference check: a decision is a tree)."""
+    return "".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)
+
+
+def _c_encoder() -> Any:
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)  # None without the _json accelerator
+    if make is None:
+        return None
+    # The arguments JSONEncoder.iterencode passes for ensure_ascii=False, default=str.
+    return make(None, str, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+
+
+_C_ENCODER = _c_encoder()
+
+
 @dataclass(frozen=True)
 class Target:
     provider: str
@@ -47,7 +66,7 @@ class TraceEntry:
     def json_text(self) -> str:
         """`to_json()` as JSON text, kept: most entries are shared by every decision made in
         the same context, so `llm route --jsonl` encodes them once, not once a line."""
-        return _ENCODER.encode(self.to_json())
+        return _encode(self.to_json())
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ class Decision:
         the trace entries' text reused (see TraceEntry.json_text)."""
         out = self.to_json_head()
         trace = ", ".join(t.json_text for t in self.trace)
-        return f'{_ENCODER.encode(out)[:-1]}, "trace": [{trace}]}}'
+        return f'{_encode(out)[:-1]}, "trace": [{trace}]}}'
 
     def to_json_head(self) -> dict[str, Any]:
         """`to_json()` up to, not including, its last key: the trace."""

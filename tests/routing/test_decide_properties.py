@@ -60,3 +60,34 @@ def test_private_never_names_a_cloud_provider(
     decision = decide(Request.from_prompt(prompt), make_context(**ctx), private)  # type: ignore[arg-type]
     assert decision.local_only
     assert not [t for t in decision.targets if t.provider in CLOUD]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    prompt=prompts,
+    policy=policies,
+    ctx=contexts,
+    item_id=st.sampled_from([None, "7", "é\u2028"]),
+    params=st.fixed_dictionaries(
+        {},
+        optional={
+            "system": st.text(max_size=20),
+            "max_tokens": st.integers(1, 5000),
+            "temperature": st.floats(0, 2),
+            "seed": st.integers(0, 2**40),
+            "stop": st.tuples(st.text(max_size=5)),
+            "metadata": st.fixed_dictionaries({"tag": st.text(max_size=5), "odd": st.just({1})}),
+        },
+    ),
+)
+def test_json_text_is_write_json_of_to_json(
+    prompt: str, policy: Policy, ctx: dict[str, object], item_id: str | None, params: dict
+) -> None:
+    """`llm route` writes `to_json_text()`; it must be what write_json made of `to_json()`
+    (json.dumps with ensure_ascii=False, default=str), also a second time from the cache."""
+    request = Request.from_prompt(prompt, **params)
+    context = make_context(**ctx)  # type: ignore[arg-type]
+    for _ in range(2):  # the second decision reuses the context's encoded trace entries
+        decision = decide(request, context, policy, id=item_id)
+        expected = json.dumps(decision.to_json(), ensure_ascii=False, default=str)
+        assert decision.to_json_text() == expected

@@ -233,6 +233,49 @@ def _count_multi_word(lowered: str, counts: dict[str, int]) -> None:
                 counts[match.lastgroup] += 1  # type: ignore[index]
 
 
+# Text with non-ASCII letters: re.I folds some onto ASCII ones (ſ → s), so each distinct
+# token is counted by the one regex itself, on that token alone, leaving out multi-word
+# cues (a match holding a space or a hyphen). Those are counted by their own re.I pattern
+# over the text, as in the ASCII path: one can end inside a token ("ſtep by step-by-step").
+# The same counts as `_cue_counts(text)`, without trying ~200 alternatives at every
+# character of a long prompt. Text with a backslash (`\\word` swallows a word) still
+# takes `_cue_counts`.
+_UNICODE_TOKENS: dict[str, int] = {}
+_MULTI_I: re.Pattern[str] | None = None
+
+
+def _unicode_token_counts(token: str) -> int:
+    values = dict.fromkeys(_TOKEN_FIELDS, 0)
+    for match in _scanner().finditer(token):
+        group = match.lastgroup
+        if group in ("number", "symbol"):
+            values[f"{group}s"] += 1
+        elif group is not None and "-" not in match.group():
+            values[group] += 1
+    values["expert"] = len(token) >= 7 and _expert(token.strip(".,;:!?()\"'"))
+    return sum(int(values[f]) << (i * _WIDTH) for i, f in enumerate(_TOKEN_FIELDS))
+
+
+def _unicode_features(text: str, tokens: list[str]) -> dict[str, int]:
+    global _MULTI_I
+    try:
+        packed = sum(map(_UNICODE_TOKENS.__getitem__, tokens))
+    except KeyError:
+        if len(_UNICODE_TOKENS) > 100_000:  # bounded, for a long-running process
+            _UNICODE_TOKENS.clear()
+        for token in set(tokens).difference(_UNICODE_TOKENS):
+            _UNICODE_TOKENS[token] = _unicode_token_counts(token)
+        packed = sum(map(_UNICODE_TOKENS.__getitem__, tokens))
+    counts = {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
+    if " " in text or "-" in text:
+        if _MULTI_I is None:
+            _MULTI_I = re.compile(_compile_fast()[1].pattern, re.I)
+        for match in _MULTI_I.finditer(text):
+            if " " in match.group() or "-" in match.group():  # not "tradeoff", counted
+                counts[match.lastgroup] += 1  # type: ignore[index]
+    return counts
+
+
 def features(text: str) -> dict[str, Any]:
     """The interpretable signals, all small integers or booleans."""
     return _features(text, fast=True)
@@ -240,8 +283,9 @@ def features(text: str) -> dict[str, Any]:
 
 def _features(text: str, fast: bool) -> dict[str, Any]:
     words = shared_words(text)
-    if fast and text.isascii() and "\\" not in text:
-        counts = _fast_features(text, words)
+    if fast and "\\" not in text:
+        by_tokens = _fast_features if text.isascii() else _unicode_features
+        counts = by_tokens(text, words)
         numbers, symbols, expert = counts["numbers"], counts["symbols"], counts["expert"]
     else:
         counts, numbers, symbols = _cue_counts(text)

@@ -103,6 +103,9 @@ _PIECES = [
     "{}", "[1;2]", "heteroskedasticity", "Hardy-Weinberg", "glomerular", "(analysis)", "why?",
     "Hi", "HOW", "Many", "word_with_underscore", "abc123", "12abc", " ", "  ", "\n", "\t", "-",
     ".", ",", "?", "A)", "1.", "- item",
+    # Non-ASCII: letters re.I folds onto ASCII ones, accents, Unicode spaces and digits.
+    "ſtep", "ſhow", "\u212aey", "perché", "è", "città", "İn", "\u00a0", "\u2003", "٣", "—", "naïve",
+    "\\alpha",
 ]  # fmt: skip
 
 
@@ -116,5 +119,7 @@ def test_fast_features_match_the_one_regex_path(pieces: list[str], joiner: str) 
 def test_fast_features_match_on_the_dev_set() -> None:
     for row in DEV:
         text = row["prompt"]
-        for variant in (text, text.lower(), text.upper(), text.replace(" ", "\n")):
+        variants = (text, text.lower(), text.upper(), text.replace(" ", "\n"))
+        unicode = (f"{text} è", text.replace("s", "ſ"), text.replace(" ", "\u00a0"))
+        for variant in variants + unicode:
             assert complexity.features(variant) == complexity._features(variant, fast=False)

@@ -182,7 +182,10 @@ def scan(
 ) -> list[Finding]:
     """Every private item in `text`, in order of position."""
     found = _builtin(text, fast=True)
-    found += _custom(text, terms, patterns)
+    if terms or patterns:  # an empty tuple or list: nothing configured
+        found += _custom(text, terms, patterns)
+    if not found:
+        return found
     skip = set(ignore)
     return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
 

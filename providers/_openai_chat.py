@@ -12,12 +12,11 @@ not waited for (RateLimited carries its retry_after), so a pipeline never hangs 
 from __future__ import annotations
 
 import re
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from convergio_llm.providers.base import Chunk, Completion, Provider, Request, Stopwatch, Usage
+from convergio_llm.providers.cloud import retry_after_from_headers
 from convergio_llm.providers.errors import (
     AuthenticationError,
     BadRequest,
@@ -25,6 +24,7 @@ from convergio_llm.providers.errors import (
     ContextTooLong,
     LLMError,
     ModelNotFound,
+    ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
@@ -37,8 +37,9 @@ _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_*-]{3})[A-Za-z0-9_*-]+")
 
 def notice(message: str) -> None:
     """A diagnostic for the user (stdout carries only answers)."""
-    sys.stderr.write(f"llm: {message}\n")
-    sys.stderr.flush()
+    from convergio_llm.providers.cloud import note
+
+    note(message)
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -54,17 +55,6 @@ def _server_message(exc: Any) -> str:
         text = str(getattr(exc, "message", None) or exc)
     # OpenAI echoes a masked key ("sk-abc***xyz") on 401; keep even that out of our output.
     return _KEY_LIKE.sub(r"\1…", text)
-
-
-def _retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        try:
-            return float(headers.get(name)) * scale
-        except (TypeError, ValueError):
-            continue
-    return None
 
 
 def map_openai_error(exc: Exception, provider_name: str) -> LLMError:
@@ -92,7 +82,7 @@ def map_openai_error(exc: Exception, provider_name: str) -> LLMError:
     if isinstance(exc, openai.NotFoundError):
         return ModelNotFound(message, provider_name, status)
     if isinstance(exc, openai.RateLimitError):
-        retry_after = _retry_after(exc.response.headers)
+        retry_after = retry_after_from_headers(exc.response.headers)
         hint = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
         error = RateLimited(message + hint, provider_name, status, retry_after)
         if code == "insufficient_quota":
@@ -129,20 +119,19 @@ def create_with_retries(
     client: Any, kwargs: Mapping[str, Any], provider_name: str, max_retries: int, max_wait: float
 ) -> Any:
     """chat.completions.create, retried on retryable errors with every wait announced."""
-    for attempt in range(max_retries + 1):
-        try:
-            return client.chat.completions.create(**kwargs)
-        except Exception as exc:
-            error = map_openai_error(exc, provider_name)
-            if not getattr(error, "retryable", False) or attempt >= max_retries:
-                raise error from None
-            retry_after = getattr(error, "retry_after", None)
-            if retry_after is not None and retry_after > max_wait:
-                raise error from None
-            wait = retry_after if retry_after is not None else min(0.5 * 2**attempt, 8.0)
-            notice(f"{error}; retrying in {wait:g} s ({attempt + 1} of {max_retries})")
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+    from convergio_llm.providers.cloud import retry_call
+
+    settings = {"max_retries": max_retries, "max_retry_wait": max_wait}
+    return retry_call(
+        provider_name,
+        settings,
+        lambda: client.chat.completions.create(**kwargs),
+        lambda exc: _provider_error(map_openai_error(exc, provider_name), provider_name),
+    )
+
+
+def _provider_error(error: LLMError, provider_name: str) -> ProviderError:
+    return error if isinstance(error, ProviderError) else ServerError(str(error), provider_name)
 
 
 def _usage(raw: Any) -> Usage:

@@ -26,7 +26,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 from convergio_llm.providers.base import Availability
@@ -94,26 +94,19 @@ def with_retry_after(error: ProviderError, headers: Mapping[str, str] | None) ->
     return error
 
 
-def open_stream(
+def retry_call(
     provider: str,
     settings: Mapping[str, Any],
-    open_: Callable[[], Iterator[T]],
+    call: Callable[[], T],
     map_error: Callable[[Exception], ProviderError],
-) -> Iterator[T]:
-    """Open a stream and read its first item, retrying retryable failures as described above.
-
-    Returns an iterator that yields that first item again, then the rest. Errors from
-    the rest are mapped too, never retried: by then output may have reached the user.
-    """
+) -> T:
+    """`call()`, retrying retryable failures as described above (every wait announced)."""
     max_retries = int(setting(settings, "max_retries", DEFAULT_MAX_RETRIES))
     max_wait = setting(settings, "max_retry_wait", DEFAULT_MAX_RETRY_WAIT_S)
     attempt = 0
     while True:
         try:
-            items = open_()
-            first = next(items)
-        except StopIteration:
-            return iter(())
+            return call()
         except Exception as exc:
             error = exc if isinstance(exc, ProviderError) else map_error(exc)
             if not error.retryable or attempt >= max_retries:
@@ -130,8 +123,26 @@ def open_stream(
             attempt += 1
             note(f"{error}; retrying in {wait:.2g} s (retry {attempt} of {max_retries})")
             time.sleep(wait)
-            continue
-        return _mapped(chain([first], items), map_error)
+
+
+def open_stream(
+    provider: str,
+    settings: Mapping[str, Any],
+    open_: Callable[[], Iterator[T]],
+    map_error: Callable[[Exception], ProviderError],
+) -> Iterator[T]:
+    """Open a stream and read its first item, retrying retryable failures (`retry_call`).
+
+    Returns an iterator that yields that first item again, then the rest. Errors from
+    the rest are mapped too, never retried: by then output may have reached the user.
+    """
+
+    def start() -> tuple[list[T], Iterator[T]]:
+        items = open_()
+        return list(islice(items, 1)), items
+
+    head, rest = retry_call(provider, settings, start, map_error)
+    return _mapped(chain(head, rest), map_error)
 
 
 def _wait_before_retry(error: ProviderError, attempt: int) -> float:

@@ -179,8 +179,8 @@ def test_rate_limit_is_retried_with_a_notice_on_stderr(capsys: pytest.CaptureFix
     assert tries == 3
     notices = capsys.readouterr().err.splitlines()
     assert len(notices) == 2
-    assert "Rate limit reached" in notices[0] and "retrying in 0.05 s (1 of 2)" in notices[0]
-    assert "retrying in" in notices[1] and "(2 of 2)" in notices[1]
+    assert "Rate limit reached" in notices[0] and "retrying in 0.05 s (retry 1 of 2)" in notices[0]
+    assert "retrying in" in notices[1] and "(retry 2 of 2)" in notices[1]
 
 
 def test_a_long_retry_after_fails_at_once_instead_of_hanging() -> None:

@@ -105,6 +105,9 @@ _GATE_SOURCES = {
     "phone(": r"\(\d\d\d\)",
     "ipv4": r"\d\.\d\d?\d?\.\d\d?\d?\.\d",
     "ipv6": r":[0-9A-Fa-f]{0,4}:",
+    # Not gates: where an api key's "gh" form and a digit kind can start (see _starts).
+    "gh": r"gh[pousr]_",
+    "digit_start": r"[+(]|(?<!\d)[\dA-Z]",
 }
 _GATES: dict[str, re.Pattern[str]] = {}
 # Maximal runs of the characters an iban, ssn, card, phone or ipv4 match can hold (digits,
@@ -119,16 +122,21 @@ _SECRET_HINTS = ("sk-", "AKIA", "_", "xox", "AIza", "eyJ")
 _ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token")
 
 
-def _gate(name: str, text: str) -> bool:
+def _compiled(name: str) -> re.Pattern[str]:
     pattern = _GATES.get(name)
     if pattern is None:
         pattern = _GATES[name] = re.compile(_GATE_SOURCES[name])
-    return pattern.search(text) is not None
+    return pattern
+
+
+def _gate(name: str, text: str) -> bool:
+    return _compiled(name).search(text) is not None
 
 
 # A codice fiscale match is 16 word characters between word boundaries: a whole run of
 # exactly 16, inside one whitespace-separated word of 16 or more characters.
 _CF_RUN = re.compile(r"\b\w{16}\b")
+_HEX_OR_COLON = frozenset("0123456789ABCDEFabcdef:")
 
 
 def _cf_run(text: str) -> bool:
@@ -201,9 +209,83 @@ def _builtin(text: str, fast: bool) -> list[Finding]:
         matches: Iterable[re.Match[str]] = ()
     elif _DIGIT_KINDS.issuperset(active):
         matches = _in_runs(_scanner(active), text, windows)
+    elif text.isascii():  # lowercased offsets are the text's; no non-ASCII case folding
+        matches = _at_starts(_scanner(active), text, _starts(text, active, windows))
     else:
         matches = _scanner(active).finditer(text)
     return _confirmed(matches, text)
+
+
+def _at_starts(pattern: re.Pattern[str], text: str, starts: set[int]) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` when no match can start outside `starts`: finditer tries
+    each position from the last match's end on, and only a candidate can succeed there.
+    `match` at a position sees the text before it, as finditer's lookbehinds and \\b do."""
+    end = 0
+    for start in sorted(starts):
+        if start >= end:
+            match = pattern.match(text, start)
+            if match is not None:
+                end = match.end()  # no pattern matches the empty string
+                yield match
+
+
+def _find_all(text: str, needle: str) -> Iterator[int]:
+    at = text.find(needle)
+    while at >= 0:
+        yield at
+        at = text.find(needle, at + 1)
+
+
+# Where a match of each kind can start, for ASCII text (see _starts). An email starts where
+# its run of local-part characters before "@" does (its lookbehind allows no earlier one);
+# an assignment's keyword holds one of these, this many characters after its start
+# ("api_key" holds "key" at 4, "client-secret" "secret" at 7).
+_EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+_API_KEY_STARTS = ("sk-", "AKIA", "github_pat_", "xox", "AIza", "eyJ")
+_ASSIGNMENT_STARTS = (("pass", (0,)), ("pwd", (0,)), ("key", (0, 3, 4, 6, 7)),
+                      ("token", (0, 4, 5)), ("secret", (0, 6, 7)))  # fmt: skip
+
+
+def _starts(text: str, active: tuple[str, ...], windows: list[re.Match[str]]) -> set[int]:
+    """Every position where a match of an active kind can start, and a few more."""
+    starts: set[int] = set()
+    if "email" in active:
+        for at in _find_all(text, "@"):
+            start = at
+            while start > 0 and text[start - 1] in _EMAIL_LOCAL:
+                start -= 1
+            starts.add(start)
+    if "private_key" in active:
+        starts.update(_find_all(text, "-----BEGIN"))
+    if "api_key" in active:
+        for needle in _API_KEY_STARTS:
+            starts.update(_find_all(text, needle))
+        starts.update(m.start() for m in _compiled("gh").finditer(text))
+        starts.update(_find_all(text.lower(), "bearer"))
+    if "assignment" in active:
+        lowered = text.lower()
+        for needle, offsets in _ASSIGNMENT_STARTS:
+            for at in _find_all(lowered, needle):
+                starts.update(at - k for k in offsets if at >= k)
+    if "codice_fiscale" in active:
+        for word in {w for w in words(text) if len(w) >= 16}:
+            runs = [m.start() for m in _CF_RUN.finditer(word)]
+            for at in _find_all(text, word) if runs else ():
+                starts.update(at + r for r in runs)
+    if "ipv6" in active:
+        for at in _find_all(text, ":"):
+            start = at
+            while start > 0 and text[start - 1] in _HEX_OR_COLON:
+                start -= 1
+            starts.add(start)
+    if not _DIGIT_KINDS.isdisjoint(active):
+        # A digit kind's match starts at most two characters before a window (see
+        # _DIGIT_RUNS), at "+", "(", or a digit or capital (an IBAN) after a non-digit.
+        digit_start = _compiled("digit_start")
+        for window in windows:
+            lo = max(0, window.start() - 2)
+            starts.update(m.start() for m in digit_start.finditer(text, lo, window.end()))
+    return starts
 
 
 def _confirmed(matches: Iterable[re.Match[str]], text: str) -> list[Finding]:

@@ -107,7 +107,11 @@ _PIECES = [
     "fe80::1", "mail", "a@b.co", "sk-ant-abcdefghijklmnopqrstuvwxyz", "password = hunter22",
     "call", "phone:", "version", "12", "3", "99", "1234", "12 34 56", "DE", "AB", "+", "(",
     ")", "-", ".", " ", "\n", "x", "ID", "IT60X0542811101000000123456", "tel", "0",
-    "1234 5678 9", "555.123.4567x",
+    "1234 5678 9", "555.123.4567x", "x.y+z@mail.example.com", "@", "api_key: abcd1234",
+    "client-secret = xyz123", "AUTH_TOKEN=", "apikey", "token", ":", "=", "Bearer",
+    "abcdefghijklmnopqrstuvwxyz", "-----BEGIN RSA PRIVATE KEY-----", "AKIAABCDEFGHIJKLMNOP",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "eyJabcdefghij.eyJabcdefghij.abcdefghijk",
+    "2001:db8::1", "rssmra85t10a562s", "ABCDEFGHIJKLMNOPQ", "xoxb-1234567890", "_", "'",
 ]  # fmt: skip
 # Where a shortcut's edge is: one digit after two groups of four, a letter right after.
 EDGES = ["call 1234 5678 9", "call 555.123.4567x", "call 555.123.4567", "ring +39 333 1234567x"]
@@ -131,3 +135,16 @@ def test_shortcuts_agree_on_the_labelled_set() -> None:
             f"{text}x",
         ):
             assert privacy._builtin(variant, fast=True) == privacy._builtin(variant, fast=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from([" ", "", "-", "."]))
+def test_candidate_starts_hold_every_match_start(pieces: list[str], joiner: str) -> None:
+    # With every kind active, not only those the gates leave: the starts alone must do.
+    text = joiner.join(pieces)
+    kinds = tuple(privacy._PATTERNS)
+    windows = list(privacy._DIGIT_RUNS.finditer(text))
+    starts = privacy._starts(text, kinds, windows)
+    found = privacy._at_starts(privacy._scanner(kinds), text, starts)
+    everywhere = privacy._scanner(kinds).finditer(text)
+    assert [(m.lastgroup, m.span()) for m in found] == [(m.lastgroup, m.span()) for m in everywhere]

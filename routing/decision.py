@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from convergio_llm.providers.base import Message, Request
@@ -62,11 +61,16 @@ class TraceEntry:
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "looked_at": dict(self.looked_at), "verdict": self.verdict}
 
-    @cached_property
+    @property
     def json_text(self) -> str:
         """`to_json()` as JSON text, kept: most entries are shared by every decision made in
-        the same context, so `llm route --jsonl` encodes them once, not once a line."""
-        return _encode(self.to_json())
+        the same context, so `llm route --jsonl` encodes them once, not once a line. Kept
+        by hand, not by functools.cached_property, which takes a lock on every read (3.11)."""
+        text: str | None = self.__dict__.get("_json_text")
+        if text is None:
+            text = _encode(self.to_json())
+            object.__setattr__(self, "_json_text", text)  # frozen: not a field, not compared
+        return text
 
 
 @dataclass(frozen=True)

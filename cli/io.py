@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import IO, Any
+from dataclasses import replace
+from typing import IO, Any, NamedTuple
 
 from convergio_llm.cli.context import Environment
-from convergio_llm.providers.base import Message, Request
 from convergio_llm.providers.errors import InputError, LLMError, scrub
+from convergio_llm.providers.values import Message, Request
 from convergio_llm.routing.decision import SCHEMA as DECISION_SCHEMA
 from convergio_llm.routing.decision import Decision, request_from_json
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One unit of work: a request or a decision, or the error reading it."""
 
     line: int

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convergio_llm.providers.base import Provider
 from convergio_llm.providers.errors import ConfigError, UnknownProvider, register_secret_env
+
+if TYPE_CHECKING:
+    # Only for types: routing builds a Registry without needing any backend loaded.
+    from convergio_llm.providers.base import Provider
 
 ENTRY_POINT_GROUP = "convergio_llm.providers"
 
@@ -30,6 +33,8 @@ BUILTIN_KINDS: dict[str, str] = {
 
 
 def _load_class(target: str) -> type[Provider]:
+    from convergio_llm.providers.base import Provider
+
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):

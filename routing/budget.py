@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from convergio_llm.providers.base import Request, estimate_tokens
+from convergio_llm.providers.values import Request, estimate_tokens
 
 if TYPE_CHECKING:
     from convergio_llm.routing.ledger import Window

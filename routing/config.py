@@ -6,13 +6,16 @@ the file, the line, the key and what was expected, in one line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_llm.providers.errors import ConfigError
 from convergio_llm.routing.paths import config_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PROFILES = ("free", "pro", "enterprise")
 
@@ -91,17 +94,20 @@ class Config:
         return self.get("providers", {}) or {}
 
 
-def load_config(explicit: str | Path | None = None) -> Config:
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     path, required = config_file(explicit)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except FileNotFoundError:
         if required:
             raise ConfigError(f"{path}: config file not found") from None
         return Config(path=None)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    return parse_config(text, path)
+    from pathlib import Path
+
+    return parse_config(text, Path(path))
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:

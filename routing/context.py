@@ -20,11 +20,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convergio_llm.providers.base import Availability, Provider
 from convergio_llm.providers.registry import Registry
+from convergio_llm.providers.values import Availability
 from convergio_llm.routing.config import Config
+
+if TYPE_CHECKING:
+    from convergio_llm.providers.base import Provider
 
 _UNSET = object()
 # Where the built-in kinds run, known without importing their modules (start-up cost).
@@ -153,12 +156,12 @@ class Context:
     def _reach(self, endpoints: Mapping[str, tuple[str, int]]) -> dict[str, bool]:
         if not endpoints:
             return {}
+        from convergio_llm.providers.dirs import user_dir_str
         from convergio_llm.routing import environment as envmod
-        from convergio_llm.routing.paths import cache_dir
 
         timeout = float(self.config.get("routing.probe_timeout_s", envmod.DEFAULT_PROBE_TIMEOUT_S))
         ttl = float(self.config.get("routing.probe_ttl_s", envmod.DEFAULT_PROBE_TTL_S))
-        cache_file = cache_dir() / "reachability.json"
+        cache_file = os.path.join(user_dir_str("cache"), "reachability.json")
         results = envmod.reachable(endpoints.values(), timeout, ttl, cache_file)
         return {name: results[endpoint] for name, endpoint in endpoints.items()}
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from convergio_llm.providers.base import Message, Request
 from convergio_llm.providers.errors import InputError
+from convergio_llm.providers.values import Message, Request
 
 SCHEMA = "convergio-llm/decision/v1"
 RULES = ("override", "privacy", "offline", "budget", "platform", "complexity", "quality")

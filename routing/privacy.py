@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from convergio_llm.routing.words import words
 
@@ -70,8 +69,7 @@ _IBAN_LENGTHS = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):  # a NamedTuple: cheaper to define than a dataclass (start-up)
     kind: str
     start: int
     end: int

@@ -1,0 +1,81 @@
+"""The plain values a request is made of, and a provider's availability.
+
+Split from providers/base.py (which re-exports all of it) so that `llm route`, which
+needs requests but never a backend, does not pay for the provider machinery at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: tuple[Message, ...]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_prompt(cls, prompt: str, system: str | None = None, **params: Any) -> Request:
+        messages = [Message("system", system)] if system else []
+        messages.append(Message("user", prompt))
+        return cls(messages=tuple(messages), **params)
+
+    @property
+    def prompt_text(self) -> str:
+        """All message text joined, for the features that look at the whole prompt."""
+        return "\n".join(m.content for m in self.messages)
+
+    @property
+    def deterministic(self) -> bool:
+        return self.temperature == 0 or self.seed is not None
+
+    def with_params(self, **params: Any) -> Request:
+        return replace(self, **params)
+
+    def to_json(self) -> dict[str, Any]:
+        # By hand, not `asdict`: `llm route --jsonl` writes one of these per line.
+        out: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages]
+        }
+        if self.max_tokens is not None:
+            out["max_tokens"] = self.max_tokens
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.seed is not None:
+            out["seed"] = self.seed
+        if self.stop:
+            out["stop"] = list(self.stop)
+        if self.metadata:
+            out["metadata"] = dict(self.metadata)
+        return out
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (~4 characters a token) for when a backend reports none."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+AVAILABLE = Availability(True)

@@ -123,3 +123,27 @@ def test_fast_features_match_on_the_dev_set() -> None:
         unicode = (f"{text} è", text.replace("s", "ſ"), text.replace(" ", "\u00a0"))
         for variant in variants + unicode:
             assert complexity.features(variant) == complexity._features(variant, fast=False)
+
+
+def test_word_groups_dictionary_says_what_the_one_alternation_says() -> None:
+    """The cue dictionary replaces `fullmatch` against the whole alternation (start-up):
+    same group for every word the alternatives can produce and for near misses."""
+    import re
+    import string
+
+    from convergio_llm.routing import complexity as c
+
+    for words in c._CUES.values():
+        for alternative in words.split("|"):
+            assert re.fullmatch(r"(?:[a-z \-]|\[[a-z \-]+\]|\?|\\\$)+", alternative), alternative
+    whole = re.compile("|".join(f"(?P<{n}>{w})" for n, w in c._CUES.items()))
+    groups = c._word_groups()
+    vocabulary = set(groups)
+    vocabulary |= {w + s for w in list(vocabulary) for s in ("s", "es", "ed", "ing", "x")}
+    vocabulary |= {w[:-1] for w in groups if len(w) > 1}
+    vocabulary |= set(string.ascii_lowercase) | {"tradeoff", "tradeoffs", "analyse", "analyze"}
+    for word in vocabulary:
+        if not word.isalpha():
+            continue
+        found = whole.fullmatch(word)
+        assert groups.get(word) == (found.lastgroup if found else None), word

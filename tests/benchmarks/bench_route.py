@@ -173,16 +173,24 @@ def _rates(measure: Callable[[], float], n: int) -> str:
     )
 
 
+SHAPES = ("dev set", "short chat", "long (~1,400 chars)", "code", "word problem", "with PII")
+
+
 def throughput_report() -> str:
     texts = prompts()
     lines = _jsonl(texts)
-    return "\n".join(
-        [
-            f"decisions/s over {N:,} varied prompts, in-process:",
-            f"  decide() alone        {_rates(lambda: run_decide(texts), N)}",
-            f"  route --jsonl (full)  {_rates(lambda: run_route(lines)[0], N)}",
-        ]
-    )
+    report = [
+        f"decisions/s over {N:,} varied prompts, in-process:",
+        f"  decide() alone        {_rates(lambda: run_decide(texts), N)}",
+        f"  route --jsonl (full)  {_rates(lambda: run_route(lines)[0], N)}",
+        f"route --jsonl by prompt shape ({N:,} prompts of one shape each):",
+    ]
+    for shape, name in enumerate(SHAPES):
+        # Every sixth prompt has the same shape; repeat them to N (each text still varies).
+        same = [t for i, t in enumerate(texts) if i % 6 == shape]
+        batch = _jsonl((same * (N // len(same) + 1))[:N])
+        report.append(f"  {name:<20}  {_rates(lambda b=batch: run_route(b)[0], N)}")
+    return "\n".join(report)
 
 
 def _wall(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:

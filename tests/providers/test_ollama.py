@@ -368,3 +368,23 @@ def test_llm_models_preload_and_unload(ollama_server: OllamaServer) -> None:
     result = run_llm("models", "--unload", "ollama:qwen2.5:7b")
     assert result.returncode == 0, result.stderr
     assert "qwen2.5:7b" not in ollama_server.loaded
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["127.0.0.1", "0.0.0.0", "255.255.255.255", "10.0.0.256", "127.000.000.001", "01.2.3.4",
+     "1.2.3", "1.2.3.4.5", "::1", "::ffff:10.0.0.1", "localhost", "192.168.1.20"],
+)  # fmt: skip
+def test_dotted_quad_shortcut_agrees_with_ipaddress(text: str) -> None:
+    import ipaddress
+
+    from convergio_llm.providers._ollama_host import _normalise_ip
+
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        expected = None
+    else:
+        mapped = getattr(ip, "ipv4_mapped", None)
+        expected = str(mapped) if mapped is not None else str(ip)
+    assert _normalise_ip(text) == expected

@@ -53,6 +53,18 @@ class Response:
 Handler = Callable[[Recorded, "re.Match[str]"], Response]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (timeout tests, a closed stream) are normal here: only
+    other errors are printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def sse(data: Any, event: str | None = None) -> bytes:
     """One server-sent-event record (`event:` line only when given)."""
     payload = data if isinstance(data, str) else json.dumps(data)
@@ -124,7 +136,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_HEAD = do_DELETE = _handle
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

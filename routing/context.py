@@ -167,6 +167,10 @@ class Context:
 
     def budget_remaining(self) -> float | None:
         if "budget_remaining" not in self.facts:
+            if not self.config.get("budgets"):
+                # No budgets section, no limit: skip importing the budget code (start-up).
+                self.facts["budget_remaining"] = None
+                return None
             from convergio_llm.routing.budget import remaining_budget
 
             self.facts["budget_remaining"] = remaining_budget(self.config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError
 from convergio_llm.providers.values import Message, Request
@@ -39,8 +39,7 @@ def _c_encoder() -> Any:
 _C_ENCODER = _c_encoder()
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):  # a NamedTuple: ~8x cheaper to define than a dataclass (start-up)
     provider: str
     model: str
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from convergio_llm.routing.decide import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,15 +85,32 @@ dry_run_options = _stack(
 )
 
 
-def generation_defaults(
-    max_tokens: int | None,
-    temperature: float | None,
-    seed: int | None,
-    stop: tuple[str, ...] | list[str] | None,
-) -> dict[str, Any]:
-    return {
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "seed": seed,
+def request_defaults(flags: dict[str, Any]) -> dict[str, Any]:
+    """What the generation flags fill in where a request leaves them unset."""
+    stop = flags.get("stop")
+    defaults: dict[str, Any] = {
+        "max_tokens": flags.get("max_tokens"),
+        "temperature": flags.get("temperature"),
+        "seed": flags.get("seed"),
         "stop": tuple(stop) if stop else None,
     }
+    if flags.get("system") is not None:
+        defaults["system"] = flags["system"]
+    return defaults
+
+
+def policy_from(flags: dict[str, Any]) -> Policy:
+    """The routing flags as a Policy (flags a command does not have stay unset)."""
+    from convergio_llm.routing.decide import Policy
+
+    return Policy(
+        model=flags.get("model") or flags.get("provider"),
+        private=flags.get("private"),
+        offline=flags.get("offline"),
+        quality=bool(flags.get("quality")),
+        profile=flags.get("profile"),
+        complexity=flags.get("complexity"),
+        platform=flags.get("platform"),
+        budget_remaining=flags.get("budget_remaining"),
+        explain=bool(flags.get("explain")),
+    )

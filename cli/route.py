@@ -28,22 +28,6 @@ def route(env: Environment, /, prompt: str | None, **flags: Any) -> None:
     Pipe it into `llm run` to execute it.
     """
     from convergio_llm.cli.route_impl import route_command
-    from convergio_llm.routing.decide import Policy
 
-    defaults = opt.generation_defaults(
-        flags["max_tokens"], flags["temperature"], flags["seed"], flags["stop"]
-    )
-    if flags["system"] is not None:
-        defaults["system"] = flags["system"]
-    policy = Policy(
-        model=flags["model"] or flags["provider"],
-        private=flags["private"],
-        offline=flags["offline"],
-        quality=flags["quality"],
-        profile=flags["profile"],
-        complexity=flags["complexity"],
-        platform=flags["platform"],
-        budget_remaining=flags["budget_remaining"],
-        explain=flags["explain"],
-    )
+    defaults, policy = opt.request_defaults(flags), opt.policy_from(flags)
     finish(route_command(env, prompt, defaults, policy, flags["jsonl"], flags["explain"]))

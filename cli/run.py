@@ -32,25 +32,11 @@ def run(env: Environment, /, prompt: str | None, **flags: Any) -> None:
     on stdin is executed as given, fallbacks included.
     """
     from convergio_llm.cli.run_impl import RunOptions, run_command
-    from convergio_llm.routing.decide import Policy
 
-    defaults = opt.generation_defaults(
-        flags["max_tokens"], flags["temperature"], flags["seed"], flags["stop"]
-    )
-    if flags["system"] is not None:
-        defaults["system"] = flags["system"]
-    policy = Policy(
-        model=flags["model"] or flags["provider"],
-        private=flags["private"],
-        offline=flags["offline"],
-        quality=flags["quality"],
-        profile=flags["profile"],
-        complexity=flags["complexity"],
-    )
     options = RunOptions(
         prompt=prompt,
-        defaults=defaults,
-        policy=policy,
+        defaults=opt.request_defaults(flags),
+        policy=opt.policy_from(flags),
         json_out=flags["json_out"],
         jsonl=flags["jsonl"],
         use_cache=not flags["no_cache"],

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from convergio_llm.providers.errors import LLMError
 from convergio_llm.providers.registry import split_ref
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Target
 from convergio_llm.routing.environment import APPLE_SILICON
+
+# What a provider's lookup may legitimately raise: unknown name or bad config (LLMError), a
+# plugin that cannot be imported, an OS error while probing. Anything else is a bug and shows.
+_EXPECTED = (LLMError, ImportError, OSError)
 
 DEFAULT_TIERS = {"medium": "anthropic:claude-haiku-4-5", "complex": "anthropic:claude-opus-4-5"}
 CLOUD_PREFERENCE = ("anthropic", "openai", "google", "azure")
@@ -46,7 +51,7 @@ def _local_model(ctx: Context, engine: str) -> str:
     if not model:
         try:
             model = ctx.default_model(engine)
-        except Exception:  # an engine module that fails to load still gets a name
+        except _EXPECTED:  # an engine module that fails to load still gets a name
             model = None
     return model or "default"
 
@@ -81,7 +86,7 @@ def local_chain(ctx: Context, engine: str, platform: str) -> list[Target]:
 def _local_ok(ctx: Context, name: str) -> bool:
     try:
         return ctx.is_local(name) and bool(ctx.available(name))
-    except Exception:
+    except _EXPECTED:
         return False
 
 
@@ -120,7 +125,7 @@ def cloud_chain(ctx: Context, tier: str) -> tuple[list[Target], dict[str, str]]:
 def _catalogue_model(ctx: Context, name: str, tier: str) -> str | None:
     try:
         return ctx.catalogue(name).get(CATALOGUE_TIER[tier])
-    except Exception:
+    except _EXPECTED:
         return None
 
 
@@ -129,7 +134,7 @@ def _cloud_ok(ctx: Context, name: str) -> tuple[bool, str]:
         if ctx.is_local(name):
             return True, ""
         availability = ctx.available(name)
-    except Exception as exc:
+    except _EXPECTED as exc:
         return False, str(exc) or type(exc).__name__
     return bool(availability), availability.reason or "unavailable"
 
@@ -139,7 +144,7 @@ def _target(ctx: Context, ref: str) -> Target | None:
     if model is None:
         try:
             model = ctx.default_model(provider)
-        except Exception:
+        except _EXPECTED:
             return None
     return Target(provider, model) if model else None
 

@@ -11,7 +11,7 @@ from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import LLMError, scrub
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
-from convergio_llm.routing.execute import Attempt, ExecutionFailed, Outcome, execute
+from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
 
 COMPLETION_SCHEMA = "convergio-llm/completion/v1"
 
@@ -40,12 +40,10 @@ def run_command(env: Environment, options: RunOptions) -> int:
     return int(status)
 
 
-def make_hooks(env: Environment, options: RunOptions) -> Any:
-    """The ledger/budget/cache hooks, or None when that part is not installed."""
-    try:
-        from convergio_llm.routing.accounting import make_hooks as make
-    except ImportError:
-        return None
+def make_hooks(env: Environment, options: RunOptions) -> Hooks:
+    """The ledger, budget and cache hooks for this run (imported here: sqlite3 is not light)."""
+    from convergio_llm.routing.accounting import make_hooks as make
+
     return make(env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger)
 
 
@@ -65,7 +63,7 @@ def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
 
 
 def run_item(
-    env: Environment, item: Item, options: RunOptions, hooks: Any, json_lines: bool
+    env: Environment, item: Item, options: RunOptions, hooks: Hooks, json_lines: bool
 ) -> ExitStatus:
     out = env.stdout
     try:

@@ -7,8 +7,10 @@ a status) and after it (a last NDJSON line, status 200), and single-JSON preload
 
 The engine figures are constructor arguments so a benchmark can check what it reports:
 `load_ns`, `prompt_eval_ns`, `eval_ns_per_token`, plus real delays `first_token_delay_s` and
-`token_delay_s`. Failures are attributes a test sets: `fail_before` = (status, message) for the
-next generation requests, `mid_stream_error` (sent after `mid_stream_after` tokens).
+`token_delay_s`. `spans` records (start, end) monotonic times of every streamed generation, so a
+test can see how many were in flight at once. Failures are attributes a test sets:
+`fail_before` = (status, message) for the next generation requests, `mid_stream_error` (sent
+after `mid_stream_after` tokens).
 
     python -m tests.servers.ollama --port 11434     # serve until Ctrl-C
 """
@@ -87,6 +89,7 @@ class OllamaServer(LoopbackServer):
         self.fail_before: tuple[int, str] | None = None
         self.mid_stream_error: str | None = None
         self.mid_stream_after = 1
+        self.spans: list[tuple[float, float]] = []  # streamed generations: (start, end), monotonic
         self.route("GET", "/", lambda r, m: Response.text("Ollama is running"))
         self.route("GET", "/api/version", lambda r, m: go_json({"version": VERSION}))
         self.route("GET", "/api/tags", lambda r, m: go_json({"models": self._tags()}))
@@ -201,8 +204,16 @@ class OllamaServer(LoopbackServer):
             text = "".join(tokens)
             final = self._piece(model, chat, text) | self._stats(body, tokens)
             return go_json(final)
-        stream = self._stream(model, chat, body, tokens)
+        stream = self._timed(self._stream(model, chat, body, tokens))
         return Response(200, {"Content-Type": NDJSON_TYPE}, stream=stream)
+
+    def _timed(self, stream: Iterator[bytes | float]) -> Iterator[bytes | float]:
+        started = time.monotonic()
+        try:
+            yield from stream
+        finally:
+            with self._lock:
+                self.spans.append((started, time.monotonic()))
 
     def _tokens(self, body: dict[str, Any]) -> list[str]:
         words = self.reply.split()

@@ -17,6 +17,9 @@ honours any `retry-after` without a cap and says nothing while it sleeps; the
 opening of each stream is retried by `providers.cloud.open_stream` instead (settings
 `max_retries` 2, `max_retry_wait` 30, `timeout` 120, `connect_timeout` 5), with
 one line on stderr per retry. Anthropic's 529 becomes Overloaded.
+
+A refusal (`stop_reason: "refusal"`) with no text raises ContentFiltered; after some text
+it is finish reason `content_filter`: the rule OpenAI-style backends follow too.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from convergio_llm.providers.base import (
 from convergio_llm.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ContentFiltered,
     ContextTooLong,
     ModelNotFound,
     Overloaded,
@@ -122,6 +126,10 @@ class AnthropicProvider(Provider):
                 stop_reason = event.delta.stop_reason or stop_reason
                 usage.update(_counts(event.usage))  # cumulative: later counts replace earlier
         text = "".join(pieces)
+        if stop_reason == "refusal" and not text:
+            # Nothing to show: fail as Azure's filter and Gemini's SAFETY do. With text
+            # already streamed, it is out: the finish reason says it was cut short.
+            raise ContentFiltered("the model refused to answer (stop_reason refusal)", self.name)
         finish = FINISH_REASONS.get(stop_reason or "", stop_reason)
         yield clock.completion(
             self, model, text, finish, _usage(usage), {"stop_reason": stop_reason}, load_s=load_s

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from convergio_llm.providers.anthropic import AnthropicProvider
@@ -9,6 +12,7 @@ from convergio_llm.providers.base import Chunk, Completion, Request
 from convergio_llm.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ContentFiltered,
     ContextTooLong,
     ModelNotFound,
     Overloaded,
@@ -18,7 +22,7 @@ from convergio_llm.providers.errors import (
     RateLimited,
     ServerError,
 )
-from tests.conftest import CANARY
+from tests.conftest import CANARY, assert_no_canary, run_llm
 from tests.servers.anthropic import AnthropicDouble, anthropic_double
 
 __all__ = ["anthropic_double"]  # the fixture, imported so pytest finds it
@@ -26,8 +30,21 @@ __all__ = ["anthropic_double"]  # the fixture, imported so pytest finds it
 MODEL = "claude-haiku-4-5"
 
 
+_made: list[AnthropicProvider] = []
+
+
+@pytest.fixture(autouse=True)
+def close_providers() -> Iterator[None]:
+    """Close every provider a test made: its SDK client keeps a pooled socket open."""
+    yield
+    while _made:
+        _made.pop().close()
+
+
 def provider(double: AnthropicDouble, **settings: object) -> AnthropicProvider:
-    return AnthropicProvider(settings={"base_url": double.url, "max_retries": 0, **settings})
+    made = AnthropicProvider(settings={"base_url": double.url, "max_retries": 0, **settings})
+    _made.append(made)
+    return made
 
 
 def request(**params: object) -> Request:
@@ -93,6 +110,36 @@ def test_stop_reason_becomes_a_finish_reason(
 ) -> None:
     anthropic_double.reply.stop_reason = stop_reason
     assert provider(anthropic_double).generate(request(), MODEL).finish_reason == finish
+
+
+def test_a_refusal_with_no_text_is_content_filtered(anthropic_double: AnthropicDouble) -> None:
+    anthropic_double.reply.pieces = []
+    anthropic_double.reply.stop_reason = "refusal"
+    with pytest.raises(ContentFiltered, match="refus"):
+        provider(anthropic_double).generate(request(), MODEL)
+
+
+def test_a_refusal_after_some_text_keeps_the_text(anthropic_double: AnthropicDouble) -> None:
+    # the text has been streamed already: the finish reason says the answer was cut short
+    anthropic_double.reply.pieces = ["I can help with", " part"]
+    anthropic_double.reply.stop_reason = "refusal"
+    done = provider(anthropic_double).generate(request(), MODEL)
+    assert done.text == "I can help with part" and done.finish_reason == "content_filter"
+
+
+def test_llm_run_on_a_refusal_exits_1_with_one_line(
+    anthropic_double: AnthropicDouble, tmp_path: Path
+) -> None:
+    anthropic_double.reply.pieces = []
+    anthropic_double.reply.stop_reason = "refusal"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"providers:\n  anthropic: {{base_url: '{anthropic_double.url}'}}\n")
+    result = run_llm("--config", str(config), "run", "-m", f"anthropic:{MODEL}", "hi")
+    assert_no_canary(result.stdout, result.stderr)
+    assert result.returncode == 1, result.stderr.decode()
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("llm: ") and "refus" in lines[0], lines
 
 
 def test_base_url_from_the_sdks_own_variable(

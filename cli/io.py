@@ -82,6 +82,8 @@ def _read_jsonl(
             yield first
         yield from stream
 
+    # A default left unset (None) fills nothing in: drop those once, not on every line.
+    defaults = {k: v for k, v in defaults.items() if v is not None}
     seen_any = False
     for number, raw in enumerate(lines(), 1):
         if not raw.strip():
@@ -114,6 +116,8 @@ def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
 
 def with_defaults(request: Request, defaults: Mapping[str, Any]) -> Request:
     """Fill what the request left unset (parameters, system prompt) with the command line's."""
+    if not defaults:  # nothing to fill in (the usual `llm route --jsonl`)
+        return request
     params = {k: v for k, v in defaults.items() if k != "system"}
     missing = {
         k: v for k, v in params.items() if v is not None and getattr(request, k) in (None, ())

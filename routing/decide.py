@@ -79,6 +79,9 @@ class _Plan:
     tiers: dict[str, _TierPlan] = field(default_factory=dict)
     offline: dict[tuple[str, bool], tuple[_Rule, tuple[Target, ...]]] = field(default_factory=dict)
     is_local: dict[str, bool] = field(default_factory=dict)
+    # The privacy rule for a prompt with nothing found: the same for every such prompt, so
+    # one entry (and its JSON text) is shared, like the budget and platform entries.
+    no_findings: list[_Rule] = field(default_factory=list)
 
 
 class _PrivacyConfig(NamedTuple):
@@ -112,7 +115,7 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
     # The same text as request.prompt_text, without a join for the usual one message.
     messages = request.messages
     prompt_text = messages[0].content if len(messages) == 1 else request.prompt_text
-    privacy = _privacy(prompt_text, context, plan.privacy, policy)
+    privacy = _privacy_once(prompt_text, plan, policy)
     budget = plan.budget
     tiers = _tier_plan(context, policy, plan, tier)
     forced = policy.model is not None
@@ -278,13 +281,22 @@ def _overrides(policy: Policy) -> dict[str, Any]:
     return {k: v for k, v in named.items() if v is not None}
 
 
-def _privacy(text: str, context: Context, config: _PrivacyConfig, policy: Policy) -> _Rule:
-    findings: list[dict[str, Any]] = []
+def _privacy_once(text: str, plan: _Plan, policy: Policy) -> _Rule:
+    """`_privacy`, with the rule for a prompt where nothing is found made once per plan."""
+    config = plan.privacy
+    found: list[Any] = []
     if config.auto:
         from convergio_llm.routing.privacy import scan
 
         found = scan(text, terms=config.terms, patterns=config.patterns, ignore=config.ignore)
-        findings = [f.to_json() for f in found]
+    if found:
+        return _privacy([f.to_json() for f in found], config, policy)
+    if not plan.no_findings:
+        plan.no_findings.append(_privacy([], config, policy))
+    return plan.no_findings[0]
+
+
+def _privacy(findings: list[dict[str, Any]], config: _PrivacyConfig, policy: Policy) -> _Rule:
     looked: dict[str, Any] = {
         "flag": policy.private,
         "auto_detect": config.auto,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import reduce
+from operator import or_
 from typing import Any, NamedTuple
 
 from convergio_llm.routing.words import words
@@ -137,11 +139,42 @@ _CF_RUN = re.compile(r"\b\w{16}\b")
 _HEX_OR_COLON = frozenset("0123456789ABCDEFabcdef:")
 
 
-def _cf_run(text: str) -> bool:
+# What the pre-checks below look for inside one whitespace-separated word. None of them
+# can span whitespace (the hints, "=", ":", the IBAN gate and a codice fiscale run hold
+# none), so a text has one exactly when one of its words has it: each distinct word is
+# looked at once per process, then a long prompt costs one lookup a word, not a pass over
+# the whole text per hint. A test checks these against the text-wide checks.
+_SECRET_HINT, _ASSIGNMENT_HINT, _EQUALS_OR_COLON, _IBAN_GATE, _CF_WORD = 1, 2, 4, 8, 16
+_WORD_FLAGS: dict[str, int] = {}
+
+
+def _word_flags(word: str) -> int:
+    lowered = word.lower()  # "bearer" and the assignment hints are matched in any case
+    flags = 0
+    if any(h in word for h in _SECRET_HINTS) or "bearer" in lowered:
+        flags |= _SECRET_HINT
+    if any(h in lowered for h in _ASSIGNMENT_HINTS):
+        flags |= _ASSIGNMENT_HINT
+    if "=" in word or ":" in word:
+        flags |= _EQUALS_OR_COLON
+    if _gate("iban", word):
+        flags |= _IBAN_GATE
+    if len(word) >= 16 and _CF_RUN.search(word):
+        flags |= _CF_WORD
+    return flags
+
+
+def _text_flags(text: str) -> int:
     split = words(text)
-    if max(map(len, split), default=0) < 16:
-        return False
-    return any(_CF_RUN.search(w) for w in split if len(w) >= 16)
+    try:
+        # Most words have no flag: filtering first leaves `or_` only a few to combine.
+        return reduce(or_, filter(None, map(_WORD_FLAGS.__getitem__, split)), 0)
+    except KeyError:
+        if len(_WORD_FLAGS) > 100_000:  # bounded, for a long-running process
+            _WORD_FLAGS.clear()
+        for word in set(split).difference(_WORD_FLAGS):
+            _WORD_FLAGS[word] = _word_flags(word)
+        return reduce(or_, filter(None, map(_WORD_FLAGS.__getitem__, split)), 0)
 
 
 def _active(text: str, runs: str) -> tuple[str, ...]:
@@ -151,17 +184,17 @@ def _active(text: str, runs: str) -> tuple[str, ...]:
         active.append("email")
     if "-----BEGIN" in text:
         active.append("private_key")
+    flags = _text_flags(text)
     if not text.isascii():  # case-insensitive parts fold non-ASCII letters: no shortcut
         active += ["api_key", "assignment"]
     else:
-        lowered = text.lower()
-        if any(h in text for h in _SECRET_HINTS) or "bearer" in lowered:
+        if flags & _SECRET_HINT:
             active.append("api_key")
-        if ("=" in text or ":" in text) and any(h in lowered for h in _ASSIGNMENT_HINTS):
+        if flags & _EQUALS_OR_COLON and flags & _ASSIGNMENT_HINT:
             active.append("assignment")
-    if runs and _gate("iban", text):  # the capitals come before the run's first digit
+    if runs and flags & _IBAN_GATE:  # the capitals come before the run's first digit
         active.append("iban")
-    if len(text) >= 16 and _cf_run(text):
+    if flags & _CF_WORD:
         active.append("codice_fiscale")
     if "-" in runs and _gate("ssn", runs):
         active.append("ssn")

@@ -148,3 +148,39 @@ def test_candidate_starts_hold_every_match_start(pieces: list[str], joiner: str)
     found = privacy._at_starts(privacy._scanner(kinds), text, starts)
     everywhere = privacy._scanner(kinds).finditer(text)
     assert [(m.lastgroup, m.span()) for m in found] == [(m.lastgroup, m.span()) for m in everywhere]
+
+
+def _text_wide_flags(text: str) -> int:
+    """The pre-checks `_text_flags` answers word by word, made over the whole text."""
+    lowered = text.lower()
+    flags = 0
+    if any(h in text for h in privacy._SECRET_HINTS) or "bearer" in lowered:
+        flags |= privacy._SECRET_HINT
+    if any(h in lowered for h in privacy._ASSIGNMENT_HINTS):
+        flags |= privacy._ASSIGNMENT_HINT
+    if "=" in text or ":" in text:
+        flags |= privacy._EQUALS_OR_COLON
+    if privacy._gate("iban", text):
+        flags |= privacy._IBAN_GATE
+    if privacy._CF_RUN.search(text):
+        flags |= privacy._CF_WORD
+    return flags
+
+
+_FLAG_PIECES = [
+    *_PIECES, "Bearer", "BEARER", "pass", "PWD", "secret", "api_key", "=", ":", "sk-", "_",
+    "AIza", "eyJ", "xox", "AKIA", "DE89", "IT", "60", "RSSMRA85T10A562S", "rssmra85t10a562s",
+    "RSSMRA85T10A562SX", "\t", "\n", "\x1c", "\u3000", "é",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_FLAG_PIECES), max_size=12), st.sampled_from([" ", "", "\n"]))
+def test_word_by_word_pre_checks_match_the_text_wide_ones(pieces: list[str], joiner: str) -> None:
+    text = joiner.join(pieces)
+    assert privacy._text_flags(text) == _text_wide_flags(text)
+
+
+def test_word_by_word_pre_checks_on_the_labelled_set() -> None:
+    for text in [c["text"] for c in CASES] + EDGES:
+        assert privacy._text_flags(text) == _text_wide_flags(text), text

@@ -157,7 +157,9 @@ def _word_flags(word: str) -> int:
         flags |= _ASSIGNMENT_HINT
     if "=" in word or ":" in word:
         flags |= _EQUALS_OR_COLON
-    if _gate("iban", word):
+    # Capitals and a digit first: most words have neither, and `echo p | llm route` then
+    # never compiles the gate.
+    if lowered != word and any(c.isdigit() for c in word) and _gate("iban", word):
         flags |= _IBAN_GATE
     if len(word) >= 16 and _CF_RUN.search(word):
         flags |= _CF_WORD
@@ -198,7 +200,7 @@ def _active(text: str, runs: str) -> tuple[str, ...]:
         active.append("codice_fiscale")
     if "-" in runs and _gate("ssn", runs):
         active.append("ssn")
-    if _gate("card", runs):
+    if runs and _gate("card", runs):  # no run, no card: and no compile for a plain prompt
         active.append("card")
     if runs and (
         _gate("phone", runs)

@@ -184,3 +184,11 @@ def test_word_by_word_pre_checks_match_the_text_wide_ones(pieces: list[str], joi
 def test_word_by_word_pre_checks_on_the_labelled_set() -> None:
     for text in [c["text"] for c in CASES] + EDGES:
         assert privacy._text_flags(text) == _text_wide_flags(text), text
+
+
+def test_a_plain_prompt_compiles_no_gate() -> None:
+    # `echo p | llm route` pays for every regex it compiles: gates compile only when needed.
+    privacy._GATES.clear()
+    privacy._WORD_FLAGS.clear()
+    assert privacy.scan("what is the capital of France?") == []
+    assert privacy._GATES == {}

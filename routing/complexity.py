@@ -329,8 +329,10 @@ def _features(text: str, fast: bool) -> dict[str, Any]:
         expert = sum(1 for w in words if len(w) >= 7 and _expert(w.strip(".,;:!?()\"'")))
     n_words = len(words)
     questions = text.count("?")
-    enumerated = len(_ENUMERATED.findall(text)) if "\n" in text else 0
-    choices = len(_CHOICES.findall(text)) if "\n" in text else 0
+    enumerated = choices = 0
+    if "\n" in text:
+        count = _count_at_line_starts if fast else _count_all
+        enumerated, choices = count(_ENUMERATED, text), count(_CHOICES, text)
     return {
         "words": n_words,
         "numbers": numbers,
@@ -349,6 +351,26 @@ def _features(text: str, fast: bool) -> dict[str, Any]:
         and counts["reason"] == expert == numbers == 0
         and bool(_FACTUAL.match(text)),
     }
+
+
+def _count_all(pattern: re.Pattern[str], text: str) -> int:
+    return len(pattern.findall(text))
+
+
+def _count_at_line_starts(pattern: re.Pattern[str], text: str) -> int:
+    """`len(pattern.findall(text))` for a pattern that begins with `(?m)^` and matches no
+    empty string: finditer tries every position, but only a line start can match, so it
+    is tried there alone, from the last match's end on (a test compares the two)."""
+    count = end = 0
+    start = 0
+    while start >= 0:
+        if start >= end:
+            match = pattern.match(text, start)  # (?m)^ sees the newline before `start`
+            if match is not None:
+                count, end = count + 1, match.end()
+        start = text.find("\n", start)
+        start = start + 1 if start >= 0 else -1
+    return count
 
 
 def _expert(word: str) -> bool:

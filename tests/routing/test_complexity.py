@@ -147,3 +147,14 @@ def test_word_groups_dictionary_says_what_the_one_alternation_says() -> None:
             continue
         found = whole.fullmatch(word)
         assert groups.get(word) == (found.lastgroup if found else None), word
+
+
+_LINE_PIECES = ["\n", " ", "\t", "\r", "x", "A)", "(b)", "c)", "1.", "12)", "- item", "*", "•"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=16), st.sampled_from([" ", "", "\n"]))
+def test_line_start_counts_match_findall(pieces: list[str], joiner: str) -> None:
+    text = joiner.join(pieces)
+    for pattern in (complexity._ENUMERATED, complexity._CHOICES):
+        assert complexity._count_at_line_starts(pattern, text) == len(pattern.findall(text))

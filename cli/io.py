@@ -97,9 +97,28 @@ def _read_jsonl(
         raise InputError("stdin is empty: no JSON lines to read")
 
 
+_DECODER: json.JSONDecoder | None = None
+
+
+def _loads(text: str) -> Any:
+    """`json.loads(text)`, without its checks around the scan for the usual line: an object
+    and a newline. Anything else, and any error (so every message), is json.loads's own."""
+    global _DECODER
+    if text[:1] == "{":
+        if _DECODER is None:
+            _DECODER = json.JSONDecoder()
+        try:
+            obj, end = _DECODER.raw_decode(text)
+        except ValueError:
+            return json.loads(text)
+        if end == len(text) or not text[end:].strip(" \t\n\r"):  # JSON's whitespace
+            return obj
+    return json.loads(text)
+
+
 def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
     try:
-        obj = json.loads(text)
+        obj = _loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(obj, str):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from convergio_llm.cli.io import parse_line, with_defaults
+from convergio_llm.cli.io import _loads, parse_line, with_defaults
 from convergio_llm.providers.base import Request
 from convergio_llm.providers.errors import InputError
 from convergio_llm.routing.decide import Policy, decide
@@ -66,3 +67,21 @@ def test_one_privacy_entry_for_prompts_with_nothing_found_and_their_own_otherwis
     assert private.trace[0] is not plain[0].trace[0]
     assert private.trace[0].verdict == "local-only"
     assert private.trace[0].looked_at["findings"] == [{"kind": "email", "start": 5, "end": 20}]
+
+
+JSON_LINES = [
+    '{"prompt": "hi"}\n', '{"prompt": "hi"}', '{"prompt": "hi"} \r\n', '{"prompt": "hi"}x',
+    '{"prompt": "hi"} {}', '{"prompt": "hi"', "{", "{}", '{"a": NaN}', '{"a": 1e999}\n',
+    '"just text"', "[1]", "  {}", "\ufeff{}", "", "{}\x0c", '{"a": "\\ud800"}', "nul",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", JSON_LINES)
+def test_line_decoding_is_json_loads(line: str) -> None:
+    def decode(loads: Any) -> Any:
+        try:
+            return ("ok", loads(line))
+        except json.JSONDecodeError as exc:
+            return ("error", str(exc))
+
+    assert repr(decode(_loads)) == repr(decode(json.loads))

@@ -15,14 +15,13 @@ One addition: an empty host (`:11434`) also becomes 127.0.0.1, which Go's dialer
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DEFAULT_PORT = 11434
 _PORT = re.compile(r"[+-]?[0-9]+\Z")
 
 
-@dataclass(frozen=True)
-class OllamaHost:
+class OllamaHost(NamedTuple):  # a NamedTuple: cheap to define on every `llm route` start
     scheme: str
     host: str
     port: int

@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from convergio_llm.routing.words import words as shared_words
 
@@ -79,11 +78,10 @@ _BIAS = -2.6
 _CAP = 4
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):  # a NamedTuple: cheap to define on every `llm route` start
     score: float
     label: str
-    features: Mapping[str, Any] = field(default_factory=dict)
+    features: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         return {"score": self.score, "label": self.label, "features": dict(self.features)}

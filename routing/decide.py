@@ -17,8 +17,7 @@ with no cloud provider in it, so a failing local engine can never leak it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError, NoProviderAvailable
@@ -60,10 +59,11 @@ class _Rule(NamedTuple):
     reason: str | None = None  # set when this rule keeps the request local
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(NamedTuple):
     """The parts of a decision that depend only on the context and the policy, found once
-    per pair: `llm route --jsonl` then spends its time on the prompt, not on the config."""
+    per pair: `llm route --jsonl` then spends its time on the prompt, not on the config.
+    The four containers at the end are filled as requests need them; `_new_plan` gives
+    each plan its own."""
 
     profile: str
     thresholds: Any
@@ -75,13 +75,13 @@ class _Plan:
     quality: TraceEntry
     override: TraceEntry | None
     forced: Target | None
-    # Filled as requests need them: by tier, and by (tier, already local).
-    tiers: dict[str, _TierPlan] = field(default_factory=dict)
-    offline: dict[tuple[str, bool], tuple[_Rule, tuple[Target, ...]]] = field(default_factory=dict)
-    is_local: dict[str, bool] = field(default_factory=dict)
+    # By tier, and by (tier, already local).
+    tiers: dict[str, _TierPlan]
+    offline: dict[tuple[str, bool], tuple[_Rule, tuple[Target, ...]]]
+    is_local: dict[str, bool]
     # The privacy rule for a prompt with nothing found: the same for every such prompt, so
     # one entry (and its JSON text) is shared, like the budget and platform entries.
-    no_findings: list[_Rule] = field(default_factory=list)
+    no_findings: list[_Rule]
 
 
 class _PrivacyConfig(NamedTuple):
@@ -92,18 +92,18 @@ class _PrivacyConfig(NamedTuple):
     required: bool
 
 
-@dataclass(frozen=True)
-class _TierPlan:
+class _TierPlan(NamedTuple):
     """Per tier: the cloud chain, why providers were skipped, and the alternatives to price."""
 
     cloud: tuple[Target, ...]
     skipped: dict[str, str]
     alternatives: tuple[tuple[str, Target], ...]
+    why_skipped: str
 
-    @cached_property
-    def why_skipped(self) -> str:
-        text = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
-        return text or "none configured"
+
+def _why_skipped(skipped: dict[str, str]) -> str:
+    text = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+    return text or "none configured"
 
 
 def decide(request: Request, context: Context, policy: Policy, id: str | None = None) -> Decision:
@@ -202,6 +202,10 @@ def _plan(context: Context, policy: Policy) -> _Plan:
         quality=_quality(policy, profile),
         override=TraceEntry("override", overrides, "forced") if overrides else None,
         forced=_forced(context, policy) if policy.model is not None else None,
+        tiers={},
+        offline={},
+        is_local={},
+        no_findings=[],
     )
     context._memo[key] = plan
     context._memo["decide.last"] = (policy, plan)
@@ -225,7 +229,9 @@ def _tier_plan(context: Context, policy: Policy, plan: _Plan, tier: str) -> _Tie
         chain = list(plan.local) if label == "simple" else cloud_chain(context, label)[0]
         if chain:
             alternatives.append((label, chain[0]))
-    found = plan.tiers[tier] = _TierPlan(tuple(cloud), skipped, tuple(alternatives))
+    found = plan.tiers[tier] = _TierPlan(
+        tuple(cloud), skipped, tuple(alternatives), _why_skipped(skipped)
+    )
     return found
 
 

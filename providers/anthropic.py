@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from convergio_llm.providers import cloud
+from convergio_llm.providers import cloud, manifest
 from convergio_llm.providers.base import (
     Availability,
     Chunk,
@@ -35,7 +35,6 @@ from convergio_llm.providers.base import (
     Provider,
     Request,
     Stopwatch,
-    Tier,
     Usage,
 )
 from convergio_llm.providers.errors import (
@@ -66,31 +65,20 @@ FINISH_REASONS = {
 
 
 class AnthropicProvider(Provider):
-    kind = "anthropic"
-    locality = "cloud"
-    privacy = "provider-dependent"
-    secret_env = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+    kind = "anthropic"  # locality, keys, default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self._client: anthropic.Anthropic | None = None
 
-    def default_models(self) -> Mapping[Tier, str]:
-        return {
-            "simple": "claude-haiku-4-5",
-            "balanced": "claude-sonnet-4-5",
-            "quality": "claude-opus-4-5",
-        }
-
     def available(self) -> Availability:
-        return cloud.key_availability(
-            "anthropic", ("ANTHROPIC_API_KEY",), ("ANTHROPIC_AUTH_TOKEN",)
-        )
+        return manifest.availability(self.kind, self.settings)
 
     def client(self) -> anthropic.Anthropic:
         if self._client is None:
-            if not self.available():
-                raise AuthenticationError("no API key: set ANTHROPIC_API_KEY", self.name)
+            manifest.require_modules(self.kind, self.name)
+            if not manifest.key_set(self.kind):
+                raise AuthenticationError(manifest.hint_for_missing_key(self.kind), self.name)
             import anthropic
             import httpx2
 

@@ -32,35 +32,28 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from convergio_llm.providers import cloud
+from convergio_llm.providers import cloud, manifest
 from convergio_llm.providers.base import (
     Availability,
     Chunk,
     Completion,
     Provider,
     Request,
-    Tier,
 )
 from convergio_llm.providers.errors import AuthenticationError, ConfigError
 
-KEY_ENV = "AZURE_OPENAI_API_KEY"
-ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
+KEY_ENV = manifest.MANIFEST["azure"].key_env[0][0]
+ENDPOINT_ENV = str(manifest.MANIFEST["azure"].base_url_env)
 VERSION_ENV = "OPENAI_API_VERSION"
 V1 = "v1"
 
 
 class AzureOpenAIProvider(Provider):
-    kind = "azure"
-    locality = "cloud"
-    privacy = "provider-dependent"
-    secret_env = (KEY_ENV, "AZURE_OPENAI_AD_TOKEN")
+    kind = "azure"  # locality, keys, default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self._client: Any = None
-
-    def default_models(self) -> Mapping[Tier, str]:
-        return {"simple": "gpt-5-mini", "balanced": "gpt-5.2", "quality": "gpt-5.2-pro"}
 
     @property
     def endpoint(self) -> str | None:
@@ -71,16 +64,22 @@ class AzureOpenAIProvider(Provider):
         return str(self.settings.get("api_version") or os.environ.get(VERSION_ENV) or V1)
 
     def available(self) -> Availability:
-        needs = (KEY_ENV,) if self.settings.get("base_url") else (KEY_ENV, ENDPOINT_ENV)
-        return cloud.key_availability("openai", needs)
+        found = manifest.availability(self.kind, self.settings)
+        if not self.endpoint:
+            no_endpoint = f"no endpoint: set {ENDPOINT_ENV} (or providers.{self.name}.base_url)"
+            return Availability(
+                False, f"{found.reason}; {no_endpoint}" if not found else no_endpoint
+            )
+        return found
 
     def client(self) -> Any:
         """One SDK client for the provider's life (connection reuse)."""
         if self._client is not None:
             return self._client
+        manifest.require_modules(self.kind, self.name)
         key = os.environ.get(KEY_ENV)
         if not key:
-            raise AuthenticationError(f"no API key: set {KEY_ENV}", self.name)
+            raise AuthenticationError(manifest.hint_for_missing_key(self.kind), self.name)
         endpoint = self.endpoint
         if not endpoint:
             raise ConfigError(f"{self.name}: no endpoint: set {ENDPOINT_ENV} or base_url")

@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from convergio_llm.providers import manifest
+from convergio_llm.providers.manifest import Locality, Privacy
 from convergio_llm.providers.values import (
     AVAILABLE,
     Availability,
@@ -58,13 +60,11 @@ __all__ = [
     "estimate_tokens",
 ]
 
-Locality = Literal["in-process", "local-server", "cloud"]
-Privacy = Literal["maximum", "high", "provider-dependent"]
 UsageSource = Literal["provider", "estimated"]
 Tier = Literal["simple", "balanced", "quality"]
 
 TIERS: tuple[Tier, ...] = ("simple", "balanced", "quality")
-LOCALITIES: tuple[Locality, ...] = ("in-process", "local-server", "cloud")
+LOCALITIES: tuple[Locality, ...] = ("in-process", "local-server", "local-network", "cloud")
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,14 @@ class Provider(ABC):
     # Environment variables holding this backend's credentials: never printed anywhere.
     secret_env: tuple[str, ...] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A built-in kind takes its facts from providers/manifest.py, not from its class body."""
+        super().__init_subclass__(**kwargs)
+        known = manifest.facts(cls.kind)
+        if known is not None and "kind" in cls.__dict__:
+            cls.locality, cls.privacy = known.locality, known.privacy
+            cls.secret_env = manifest.secret_env_of(cls.kind)
+
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         self.name = name or self.kind
         self.settings: Mapping[str, Any] = dict(settings or {})
@@ -204,7 +212,8 @@ class Provider(ABC):
         return defaults
 
     def default_models(self) -> Mapping[Tier, str]:
-        return {}
+        known = manifest.facts(self.kind)
+        return known.tiers if known is not None else {}  # type: ignore[return-value]
 
     def default_model(self) -> str | None:
         cat = self.catalogue()
@@ -220,8 +229,8 @@ class Provider(ABC):
             name=model,
             tier=tier,
             context_window=extra.pop("context_window", None),
-            locality=self.locality,
-            privacy=self.privacy,
+            locality=extra.pop("locality", self.locality),
+            privacy=extra.pop("privacy", self.privacy),
             loaded=extra.pop("loaded", None),
             details=extra,
         )

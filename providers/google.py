@@ -28,7 +28,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from convergio_llm.providers import cloud
+from convergio_llm.providers import cloud, manifest
 from convergio_llm.providers.base import (
     Availability,
     Chunk,
@@ -36,7 +36,6 @@ from convergio_llm.providers.base import (
     Provider,
     Request,
     Stopwatch,
-    Tier,
     Usage,
 )
 from convergio_llm.providers.errors import (
@@ -60,29 +59,20 @@ FILTERED = {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION", "
 
 
 class GoogleProvider(Provider):
-    kind = "google"
-    locality = "cloud"
-    privacy = "provider-dependent"
-    secret_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    kind = "google"  # locality, keys, default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self._client: genai.Client | None = None
 
-    def default_models(self) -> Mapping[Tier, str]:
-        return {
-            "simple": "gemini-2.5-flash",
-            "balanced": "gemini-2.5-pro",
-            "quality": "gemini-3.1-pro-preview",
-        }
-
     def available(self) -> Availability:
-        return cloud.key_availability("google.genai", ("GEMINI_API_KEY",), ("GOOGLE_API_KEY",))
+        return manifest.availability(self.kind, self.settings)
 
     def client(self) -> genai.Client:
         if self._client is None:
-            if not self.available():
-                raise AuthenticationError("no API key: set GEMINI_API_KEY", self.name)
+            manifest.require_modules(self.kind, self.name)
+            if not manifest.key_set(self.kind):
+                raise AuthenticationError(manifest.hint_for_missing_key(self.kind), self.name)
             from google import genai
 
             timeout_s = cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S)

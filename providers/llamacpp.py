@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers.base import (
     AVAILABLE,
     Availability,
@@ -34,7 +35,6 @@ from convergio_llm.providers.base import (
     Provider,
     Request,
     Stopwatch,
-    Tier,
     Usage,
 )
 from convergio_llm.providers.embedded import (
@@ -52,7 +52,6 @@ from convergio_llm.providers.errors import (
 )
 from convergio_llm.providers.local_engines import (
     as_dicts,
-    importable,
     physical_cores,
     plain_transcript,
 )
@@ -121,20 +120,15 @@ class _TokenCounter:
 
 
 class LlamaCppProvider(Provider):
-    kind = "llamacpp"
-    locality = "in-process"
-    privacy = "maximum"
+    kind = "llamacpp"  # locality, default model, extra: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self._engines: dict[str, Any] = {}
 
-    def default_models(self) -> Mapping[Tier, str]:
-        return {"simple": EMBEDDED_MODEL}
-
     def available(self) -> Availability:
-        if importable("llama_cpp"):
-            return Availability(False, f"llama-cpp-python is not installed: {INSTALL_HINT}")
+        if missing := manifest.importable(*manifest.MANIFEST["llamacpp"].modules):
+            return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
         if self.default_model() == EMBEDDED_MODEL and not is_ready():
             return Availability(False, f"the embedded model is not installed: {INSTALL_HINT}")
         return AVAILABLE
@@ -241,7 +235,7 @@ class LlamaCppProvider(Provider):
             import llama_cpp
         except ImportError:
             raise ProviderUnavailable(
-                f"llama-cpp-python is not installed: {INSTALL_HINT}", self.name
+                manifest.hint_for_missing_package(self.kind, "llama_cpp"), self.name
             ) from None
         path = self._resolve(model)
         if not self.settings.get("allow_amx"):

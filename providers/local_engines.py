@@ -1,27 +1,15 @@
 """What the in-process engines (mlx-lm, llama.cpp) share: cheap platform facts and prompt plumbing.
 
 Nothing here imports an engine: `available()` must answer in microseconds, so it asks
-`importlib.util.find_spec` whether a package could be imported, never imports it.
+`manifest.importable()` (find_spec) whether a package could be imported.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterable, Sequence
 
 from convergio_llm.providers.base import Message
-
-
-def importable(*modules: str) -> str | None:
-    """The first of `modules` that cannot be imported (found without importing it), or None."""
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                return module
-        except (ImportError, ValueError):
-            return module
-    return None
 
 
 def physical_cores() -> int:

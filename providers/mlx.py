@@ -9,15 +9,20 @@ is greedy. Usage is the engine's own count: mlx-lm's `generation_tokens` include
 end-of-sequence token when the model stopped by itself.
 
 Settings: `models` (tier → name or path), `max_tokens` (256, when the request sets none).
+
+Availability and loading share one resolution, `resolve_model()`: `llm models` says the
+default model is available exactly when `llm run -m mlx` can load it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers.base import (
     AVAILABLE,
     Availability,
@@ -27,37 +32,79 @@ from convergio_llm.providers.base import (
     Provider,
     Request,
     Stopwatch,
-    Tier,
     Usage,
 )
 from convergio_llm.providers.errors import BadRequest, ModelNotFound, ProviderUnavailable
 from convergio_llm.providers.local_engines import (
     StopScanner,
     as_dicts,
-    importable,
     plain_transcript,
 )
 
-INSTALL_HINT = "pip install 'convergio-llm[mlx]'"
 DEFAULT_MAX_TOKENS = 256
+MODULES = manifest.MANIFEST["mlx"].modules
+
+
+def hf_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The Hugging Face hub cache, found as huggingface_hub finds it (without importing it)."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = env.get("XDG_CACHE_HOME") or "~/.cache"
+    home = env.get("HF_HOME") or os.path.join(cache, "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def cached_snapshot(repo_id: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The cached snapshot folder of a Hugging Face model id (refs/main), if one is complete
+    enough to load (it has config.json and weights); never a download, never a network call."""
+    repo = hf_cache_dir(environ) / f"models--{repo_id.replace('/', '--')}"
+    try:
+        revision = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    snapshot = repo / "snapshots" / revision
+    if not (snapshot / "config.json").is_file() or not any(snapshot.glob("*.safetensors")):
+        return None
+    return snapshot
+
+
+def resolve_model(model: str, provider: str = "mlx") -> Path:
+    """A local folder, or a Hugging Face id found in the local cache; never a download.
+    Raises ModelNotFound saying how to fetch it once."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return path
+    if model.startswith(("/", ".", "~")) or model.count("/") != 1:
+        raise ModelNotFound(f"no mlx model folder at {path}", provider)
+    snapshot = cached_snapshot(model)
+    if snapshot is None:
+        raise ModelNotFound(
+            f"'{model}' is not in the local Hugging Face cache (nothing is downloaded); "
+            f"fetch it once with: hf download {model}",
+            provider,
+        )
+    return snapshot
 
 
 class MLXProvider(Provider):
-    kind = "mlx"
-    locality = "in-process"
-    privacy = "maximum"
+    kind = "mlx"  # locality, default model, extra: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self._loaded: dict[str, tuple[Any, Any]] = {}  # model name → (model, tokenizer)
 
-    def default_models(self) -> Mapping[Tier, str]:
-        return {"simple": "mlx-community/Llama-3.2-3B-Instruct-4bit"}
-
     def available(self) -> Availability:
-        missing = importable("mlx", "mlx_lm")
+        missing = manifest.importable(*MODULES)
         if missing:
-            return Availability(False, f"{missing} is not installed: {INSTALL_HINT}")
+            return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
+        model = self.default_model()
+        if model and model not in self._loaded:
+            try:
+                resolve_model(model, self.name)
+            except ModelNotFound as exc:
+                return Availability(False, str(exc))
         return AVAILABLE
 
     def models(self, live: bool = True) -> list[ModelInfo]:
@@ -149,10 +196,12 @@ class MLXProvider(Provider):
         """The loaded (model, tokenizer) and, on its first use only, how long loading took."""
         if model in self._loaded:
             return self._loaded[model], None
-        missing = importable("mlx", "mlx_lm")
+        missing = manifest.importable(*MODULES)
         if missing:
-            raise ProviderUnavailable(f"{missing} is not installed: {INSTALL_HINT}", self.name)
-        path = self._resolve(model)
+            raise ProviderUnavailable(
+                manifest.hint_for_missing_package(self.kind, missing), self.name
+            )
+        path = resolve_model(model, self.name)
         from mlx_lm import load
 
         start = time.perf_counter()
@@ -163,24 +212,6 @@ class MLXProvider(Provider):
         load_s = time.perf_counter() - start
         self._loaded[model] = (loaded[0], loaded[1])
         return self._loaded[model], load_s
-
-    def _resolve(self, model: str) -> Path:
-        """A local folder, or a Hugging Face id found in the local cache; never a download."""
-        path = Path(model).expanduser()
-        if path.exists():
-            return path
-        if model.startswith(("/", ".", "~")) or model.count("/") != 1:
-            raise ModelNotFound(f"no mlx model folder at {path}", self.name)
-        from mlx_lm.utils import hf_repo_to_path
-
-        try:
-            return Path(hf_repo_to_path(model))  # type: ignore[no-untyped-call]
-        except Exception:  # huggingface_hub raises several kinds for "not cached"
-            raise ModelNotFound(
-                f"'{model}' is not in the local Hugging Face cache (nothing is downloaded); "
-                f"fetch it once with: hf download {model}",
-                self.name,
-            ) from None
 
 
 def _seconds(tokens: int, per_second: float) -> float | None:

@@ -12,6 +12,11 @@ Settings (config `providers: {ollama: {...}}`):
 Usage and timings are Ollama's own: `prompt_eval_count`/`eval_count` as tokens, and the
 nanosecond durations of the final `done:true` line, kept unmodified in `raw_stats`.
 
+Locality is per target (providers/manifest.py): the instance is where its host is
+(loopback → local-server, private network → local-network, a public host such as
+`OLLAMA_HOST=ollama.com` → cloud), and an Ollama cloud model (`*-cloud`, `*:cloud`, or
+`remote_host`/`remote_model` in `/api/tags`) runs on Ollama's servers, whatever the host.
+
 `available_offline()` answers "not probed": without a network probe nobody can know whether a
 server is up, and claiming it is would let `llm models --offline --available` list models that
 then fail.
@@ -24,6 +29,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers._ollama_host import OllamaHost, parse_ollama_host
 from convergio_llm.providers.base import (
     Availability,
@@ -33,7 +39,6 @@ from convergio_llm.providers.base import (
     Provider,
     Request,
     Stopwatch,
-    Tier,
     Usage,
 )
 from convergio_llm.providers.errors import (
@@ -65,21 +70,26 @@ PROBE_TIMEOUT = (0.5, 1.0)
 
 
 class OllamaProvider(Provider):
-    kind = "ollama"
-    locality = "local-server"
-    privacy = "high"
+    kind = "ollama"  # locality, host variable, default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None):
         super().__init__(name, settings)
         raw = self.settings.get("host") or self.settings.get("base_url")
         self.host: OllamaHost = parse_ollama_host(raw or os.environ.get("OLLAMA_HOST"))
+        self.locality = manifest.locality_of(self.kind, self.settings) or "local-server"
+        self.privacy = self.settings.get("privacy") or manifest.PRIVACY_OF[self.locality]
+        # Models the server's own listing says run remotely (`remote_host`/`remote_model`).
+        self.remote_models: set[str] = set()
         self._session: requests.Session | None = None
 
-    # -- the catalogue -----------------------------------------------------------------------
+    def locality_of(self, model: str) -> manifest.Locality:
+        found = manifest.locality_of(self.kind, self.settings, model, None, self.remote_models)
+        return found or self.locality
 
-    def default_models(self) -> Mapping[Tier, str]:
-        # Small enough for a laptop at each step: 2 GB, 4.7 GB and 9 GB at Q4_K_M.
-        return {"simple": "llama3.2:3b", "balanced": "qwen2.5:7b", "quality": "qwen2.5:14b"}
+    def _where(self, model: str) -> dict[str, str]:
+        """The locality and privacy `llm models` shows for one model."""
+        locality = self.locality_of(model)
+        return {"locality": locality, "privacy": manifest.PRIVACY_OF[locality]}
 
     # -- availability and listing ------------------------------------------------------------
 
@@ -115,6 +125,9 @@ class OllamaProvider(Provider):
             details["size"] = tag.get("size")
             if ps is not None:
                 details.update(expires_at=ps.get("expires_at"), size_vram=ps.get("size_vram"))
+            if tag.get("remote_host") or tag.get("remote_model"):
+                self.remote_models.update((name, _short_name(name)))
+            details.update(self._where(name))
             infos.append(
                 self.model_info(
                     _short_name(name),
@@ -127,7 +140,8 @@ class OllamaProvider(Provider):
             )
         # Catalogue models not pulled yet are listed too, so `llm models` says what to pull.
         infos += [
-            self.model_info(_short_name(m), t, loaded=False, pulled=False) for m, t in tiers.items()
+            self.model_info(_short_name(m), t, loaded=False, pulled=False, **self._where(m))
+            for m, t in tiers.items()
         ]
         return infos
 

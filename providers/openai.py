@@ -9,7 +9,8 @@ Settings (config `providers: {vllm: {kind: openai, base_url: ..., api_key_env: V
     max_retries     retries before the first token on 429, 5xx, connection errors (default 2)
     max_retry_wait  the longest retry-after we sleep through (default 30 s); a longer one fails
                     at once as RateLimited carrying retry_after, so a pipeline never hangs silently
-    locality, privacy  override the guess from base_url (loopback/private → local-server/high)
+    locality, privacy  override the guess from base_url (providers/manifest.py: loopback →
+                    local-server, private network → local-network, public → cloud)
     models          {tier: model} catalogue; for compatible servers a live listing uses GET /models
 
 Retries are ours, not the SDK's, and every wait is announced on stderr (see _openai_chat.py).
@@ -18,12 +19,11 @@ Retries are ours, not the SDK's, and every wait is announced on stderr (see _ope
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers._openai_chat import (
     chat_kwargs,
     create_with_retries,
@@ -47,56 +47,61 @@ from convergio_llm.providers.errors import (
     register_secret_env,
 )
 
-OPENAI_HOST = "api.openai.com"
-
-
-def is_local_host(host: str) -> bool:
-    """Loopback, private or link-local addresses, and `localhost`: traffic stays on site."""
-    if host == "localhost" or host.endswith((".localhost", ".local")):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+OPENAI_HOST = manifest.OPENAI_HOST
+_FACTS = manifest.MANIFEST["openai"]
 
 
 class OpenAIProvider(Provider):
-    kind = "openai"
-    secret_env = ("OPENAI_API_KEY",)
+    kind = "openai"  # locality, keys, default models: providers/manifest.py
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None):
         super().__init__(name, settings)
+        # None means the SDK's own default, api.openai.com.
         self.base_url: str | None = self.settings.get("base_url") or os.environ.get(
-            "OPENAI_BASE_URL"
+            str(_FACTS.base_url_env)
         )
-        self.host = (urlsplit(self.base_url).hostname or "") if self.base_url else OPENAI_HOST
-        self.key_env = str(self.settings.get("api_key_env") or "OPENAI_API_KEY")
+        self.host = manifest.host_of(self.kind, self.settings) or OPENAI_HOST
+        self.key_env = str(self.settings.get("api_key_env") or _FACTS.key_env[0][0])
         self.secret_env = (self.key_env,)
         register_secret_env(self.key_env)
-        local = is_local_host(self.host)
-        self.locality = self.settings.get("locality") or ("local-server" if local else "cloud")
-        self.privacy = self.settings.get("privacy") or ("high" if local else "provider-dependent")
+        self.locality = manifest.locality_of(self.kind, self.settings) or "cloud"
+        self.privacy = self.settings.get("privacy") or manifest.PRIVACY_OF[self.locality]
         self._client: Any = None
+
+    @property
+    def on_this_side(self) -> bool:
+        """A server on this machine or the user's network: probe it, it may be down."""
+        return self.locality in ("local-server", "local-network")
 
     @property
     def official(self) -> bool:
         """api.openai.com itself: a key is required; reasoning models need max_completion_tokens."""
-        return self.host == OPENAI_HOST
+        return manifest.is_vendor_host(self.kind, self.host)
 
     def default_models(self) -> Mapping[Tier, str]:
-        if self.official:
-            return {"simple": "gpt-5-mini", "balanced": "gpt-5.2", "quality": "gpt-5.2-pro"}
-        return {}
+        found = manifest.catalogue_of(self.kind, self.settings)  # a server has its own models
+        return found or {}  # type: ignore[return-value]
 
     def _key(self) -> str | None:
         key = os.environ.get(self.key_env)
         return key or (None if self.official else "not-needed")
 
-    def available(self) -> Availability:
+    def _key_missing(self) -> Availability | None:
+        missing = manifest.missing_module(self.kind)
+        if missing:
+            return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
         if self._key() is None:
-            return Availability(False, f"{self.key_env} not set")
-        if not is_local_host(self.host):
+            return Availability(False, self._key_hint())
+        return None
+
+    def _key_hint(self) -> str:
+        custom = self.key_env if self.settings.get("api_key_env") else None
+        return manifest.hint_for_missing_key(self.kind, custom)
+
+    def available(self) -> Availability:
+        if (missing := self._key_missing()) is not None:
+            return missing
+        if not self.on_this_side:
             return AVAILABLE  # no network for cloud endpoints: the first call tells
         import requests
 
@@ -107,9 +112,9 @@ class OpenAIProvider(Provider):
         return AVAILABLE
 
     def available_offline(self) -> Availability:
-        if self._key() is None:
-            return Availability(False, f"{self.key_env} not set")
-        if is_local_host(self.host):
+        if (missing := self._key_missing()) is not None:
+            return missing
+        if self.on_this_side:
             return Availability(
                 False, f"not probed (--offline); server would be at {self.base_url}"
             )
@@ -139,9 +144,10 @@ class OpenAIProvider(Provider):
     def client(self) -> Any:
         """One SDK client per instance, kept for the process (connection reuse)."""
         if self._client is None:
+            manifest.require_modules(self.kind, self.name)
             key = self._key()
             if key is None:
-                raise AuthenticationError(f"{self.key_env} not set", self.name)
+                raise AuthenticationError(self._key_hint(), self.name)
             import openai
 
             self._client = openai.OpenAI(
@@ -177,7 +183,6 @@ __all__ = [
     "OpenAIProvider",
     "chat_kwargs",
     "create_with_retries",
-    "is_local_host",
     "map_openai_error",
     "notice",
     "stream_chat",

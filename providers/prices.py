@@ -3,11 +3,16 @@
 Lookup order for `provider:model`:
 1. the config's `prices:` entry for `provider:model`, then `provider:*` (merged over the shipped
    price when there is one, so an override may change a single field);
-2. a local engine (its class says `locality != "cloud"`, or an OpenAI-compatible instance whose
-   `base_url` is loopback, private, or a single-label LAN name) costs $0 — a real price;
-3. the shipped table, by provider kind, with dated snapshots mapped to their model
-   (`claude-haiku-4-5-20251001` → `claude-haiku-4-5`);
-4. otherwise None: unknown, never a guessed default.
+2. a target that is not in the cloud (providers/manifest.py's `locality_of`, the same rule
+   routing and `llm models` use: in-process, a loopback server, a server on the user's own
+   network — the built-in `openai` pointed at a loopback OPENAI_BASE_URL included) costs $0,
+   a real price;
+3. a self-hostable kind (openai) talking to a public host that is not the vendor's is
+   someone else's server: unknown (None), unless the config prices it;
+4. the shipped table, by provider kind, with dated snapshots mapped to their model
+   (`claude-haiku-4-5-20251001` → `claude-haiku-4-5`); a vendor kind's base URL (a proxy or
+   gateway in front of the vendor) does not change the vendor's price;
+5. otherwise None: unknown, never a guessed default.
 
 Token accounting: `input_tokens` counts every prompt token, *including* the cached reads and
 cache writes given separately; `output_tokens` counts every billed output token, reasoning
@@ -17,19 +22,19 @@ included. The YAML is parsed on the first lookup only, so `llm route` starts wit
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers.base import Usage
 from convergio_llm.providers.errors import ConfigError
 
 PRICE_FILE = Path(__file__).with_name("prices.yaml")
 MTOK = 1_000_000
-# Provider kinds whose `base_url` may point at the user's own server.
-_SELF_HOSTABLE = ("openai", "ollama")
 _DATED_SNAPSHOT = re.compile(r"^(?P<model>.+?)-(?:20\d{6}|20\d\d-\d\d-\d\d)$")
 
 
@@ -135,32 +140,27 @@ def _instance(provider: str, config: Any) -> tuple[str, Mapping[str, Any]]:
     return str(settings.get("kind", provider)), settings
 
 
-def is_local(provider: str, config: Any = None) -> bool:
-    """Runs on the user's own hardware, so it costs nothing per token."""
+def is_local(provider: str, config: Any = None, model: str | None = None) -> bool:
+    """Runs on the user's own hardware (this machine or their network): $0 per token."""
     kind, settings = _instance(provider, config)
-    base_url = settings.get("base_url")
-    if base_url and kind in _SELF_HOSTABLE:
-        return _private_host(str(base_url)) or kind == "ollama"
-    from convergio_llm.providers.registry import BUILTIN_KINDS, _load_class
+    where = manifest.locality_of(kind, settings, model, os.environ)
+    if where is None:  # a plugin kind: its class says
+        from convergio_llm.providers.registry import BUILTIN_KINDS, _load_class
 
-    if kind not in BUILTIN_KINDS:
+        if kind not in BUILTIN_KINDS:
+            return False
+        where = _load_class(BUILTIN_KINDS[kind]).locality
+    return where != "cloud"
+
+
+def _someone_elses_server(kind: str, settings: Mapping[str, Any]) -> bool:
+    """A self-hostable kind talking to a host that is not the vendor's: the vendor's prices
+    do not apply (a private host is free before this is asked; a public one is unknown)."""
+    known = manifest.facts(kind)
+    if known is None or not known.host_decides:
         return False
-    return _load_class(BUILTIN_KINDS[kind]).locality != "cloud"
-
-
-def _private_host(url: str) -> bool:
-    import ipaddress
-    from urllib.parse import urlparse
-
-    host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
-    if host == "localhost" or host.endswith((".local", ".lan", ".internal", ".home.arpa")):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        # A single-label name (`gpu-box`) only resolves on the user's own network.
-        return bool(host) and "." not in host
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+    host = manifest.host_of(kind, settings, os.environ)
+    return host is not None and not manifest.is_vendor_host(kind, host)
 
 
 def canonical_model(kind: str, model: str) -> str:
@@ -191,10 +191,9 @@ def price_for(provider: str, model: str, config: Any = None) -> Price | None:
     for key in (f"{provider}:{model}", f"{provider}:*"):
         if key in overrides:
             return _override(key, dict(overrides[key]), provider, kind, model, settings, config)
-    if is_local(provider, config):
+    if is_local(provider, config, model):
         return FREE
-    # A custom base_url means someone else's server: the vendor's prices do not apply.
-    if settings.get("base_url"):
+    if _someone_elses_server(kind, settings):
         return None
     return _shipped(kind, model)
 
@@ -211,7 +210,7 @@ def _override(
     unknown = set(entry) - _FIELDS
     if unknown:
         raise ConfigError(f"prices.{key}: unknown field(s) {', '.join(sorted(unknown))}")
-    base = None if settings.get("base_url") else _shipped(kind, model)
+    base = None if _someone_elses_server(kind, settings) else _shipped(kind, model)
     if base is None:
         missing = [f for f in ("input_per_mtok", "output_per_mtok") if f not in entry]
         if missing:

@@ -4,14 +4,20 @@ Built-in kinds are registered here exactly as a third-party plugin registers thr
 the `convergio_llm.providers` entry-point group: a name and an import path, loaded
 only when that backend is first used. Config can declare more instances of a kind
 (two OpenAI-compatible servers named `vllm` and `lmstudio`).
+
+The built-in kinds and their facts are providers/manifest.py's. `locality_of()` and
+`region_of()` answer for any instance without importing its backend (built-in kinds), so
+routing and the executor can ask them per target, cheaply.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers.errors import ConfigError, UnknownProvider, register_secret_env
 
 if TYPE_CHECKING:
@@ -20,16 +26,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "convergio_llm.providers"
 
-BUILTIN_KINDS: dict[str, str] = {
-    "fake": "convergio_llm.providers.fake:FakeProvider",
-    "llamacpp": "convergio_llm.providers.llamacpp:LlamaCppProvider",
-    "mlx": "convergio_llm.providers.mlx:MLXProvider",
-    "ollama": "convergio_llm.providers.ollama:OllamaProvider",
-    "openai": "convergio_llm.providers.openai:OpenAIProvider",
-    "azure": "convergio_llm.providers.azure:AzureOpenAIProvider",
-    "anthropic": "convergio_llm.providers.anthropic:AnthropicProvider",
-    "google": "convergio_llm.providers.google:GoogleProvider",
-}
+BUILTIN_KINDS: dict[str, str] = {kind: facts.target for kind, facts in manifest.MANIFEST.items()}
 
 
 def _load_class(target: str) -> type[Provider]:
@@ -58,7 +55,9 @@ class Registry:
         instances: Mapping[str, Mapping[str, Any]] | None = None,
         kinds: Mapping[str, str | type[Provider]] | None = None,
         load_plugins: bool = True,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self._kinds: dict[str, str | type[Provider]] = dict(BUILTIN_KINDS)
         for name, target in (kinds or {}).items():
             self._add_kind(name, target, origin="argument")
@@ -131,6 +130,31 @@ class Registry:
         provider = cls(name=name, settings=settings)
         self._live[name] = provider
         return provider
+
+    def settings_of(self, name: str) -> Mapping[str, Any]:
+        """The config settings of instance `name` (empty for a built-in used as is)."""
+        return self._instances.get(name, (name, {}))[1]
+
+    def locality_of(
+        self, name: str, model: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> manifest.Locality:
+        """Where a request to `name:model` runs: in-process, local-server, local-network or
+        cloud. Built-in kinds are answered from the manifest and the host they talk to,
+        without importing their backend; a plugin's class says. One definition for routing,
+        the executor, prices and `llm models` (rules: providers/manifest.py)."""
+        kind = self.kind_of(name)
+        live = self._live.get(name)
+        remote = getattr(live, "remote_models", ())  # models a live Ollama listing marked remote
+        env = self.environ if environ is None else environ
+        found = manifest.locality_of(kind, self.settings_of(name), model, env, remote)
+        if found is not None:
+            return found
+        return self.get(name).locality
+
+    def region_of(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
+        """The region the instance keeps data in: declared in config, or stated by its endpoint."""
+        env = self.environ if environ is None else environ
+        return manifest.region_of(self.kind_of(name), self.settings_of(name), env)
 
     def providers(self, names: Iterable[str] | None = None) -> list[Provider]:
         return [self.get(n) for n in (self.names() if names is None else names)]

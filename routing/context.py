@@ -6,7 +6,8 @@ until a rule asks for that fact. The keys a caller may pin:
 
     platform          "apple-silicon" | "other"
     available         {provider: bool}, instead of provider.available()
-    locality          {provider: "in-process" | "local-server" | "cloud"}
+    locality          {provider: "in-process" | "local-server" | "local-network" | "cloud"}
+    regions           {provider: region | None}, instead of the config / endpoint
     catalogue         {provider: {"simple"|"balanced"|"quality": model}}
     ollama_answers    bool, instead of a TCP connect to OLLAMA_HOST
     reachable         {provider: bool}, instead of probing its endpoint
@@ -30,16 +31,7 @@ if TYPE_CHECKING:
     from convergio_llm.providers.base import Provider
 
 _UNSET = object()
-# Where the built-in kinds run, known without importing their modules (start-up cost).
-BUILTIN_LOCALITY = {
-    "fake": "in-process",
-    "mlx": "in-process",
-    "llamacpp": "in-process",
-    "ollama": "local-server",
-    "anthropic": "cloud",
-    "google": "cloud",
-    "azure": "cloud",
-}
+ON_THIS_MACHINE = ("in-process", "local-server")
 
 
 @dataclass
@@ -94,16 +86,46 @@ class Context:
         except (LLMError, ImportError, OSError) as exc:
             return Availability(False, str(exc))
 
-    def locality(self, name: str) -> str:
+    def locality(self, name: str, model: str | None = None) -> str:
+        """Where `name:model` runs (providers/manifest.py's rules, via the registry)."""
         pinned = self._pinned("locality", name)
         if pinned is not _UNSET:
             return str(pinned)
-        if name in BUILTIN_LOCALITY and name not in self.config.providers:
-            return BUILTIN_LOCALITY[name]
-        return self._once(("locality", name), lambda: self.provider(name).locality)  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            ("locality", name, model),
+            lambda: self.registry.locality_of(name, model, self.environ),
+        )
 
-    def is_local(self, name: str) -> bool:
-        return self.locality(name) != "cloud"
+    def is_local(self, name: str, model: str | None = None) -> bool:
+        """Does a request to this target stay on this machine? The user's own network counts
+        only when the config trusts it (`privacy.trust_local_network: true`): a LAN host is
+        someone else's machine as far as `--private` and privacy findings are concerned."""
+        where = self.locality(name, model)
+        if where == "local-network":
+            return bool(self.config.get("privacy.trust_local_network"))
+        return where in ON_THIS_MACHINE
+
+    def region(self, name: str) -> str | None:
+        pinned = self._pinned("regions", name)
+        if pinned is not _UNSET:
+            return None if pinned is None else str(pinned)
+        return self._once(("region", name), lambda: self.registry.region_of(name, self.environ))  # type: ignore[no-any-return]
+
+    def residency_refusal(self, name: str, model: str | None = None) -> str | None:
+        """Why `privacy.residency` rules this target out, or None when it may be used.
+        Only targets that leave this machine are restricted; an undeclared region is refused."""
+        allowed = self.config.get("privacy.residency")
+        if not allowed or self.is_local(name, model):
+            return None
+        from convergio_llm.providers.regions import residency_allows
+
+        region = self.region(name)
+        if residency_allows(region, allowed):
+            return None
+        wanted = ", ".join(allowed)
+        if region is None:
+            return f"residency: no region declared (providers.{name}.region), need {wanted}"
+        return f"residency: region {region} is outside {wanted}"
 
     def default_model(self, name: str) -> str | None:
         pinned = self._pinned("catalogue", name)
@@ -190,8 +212,9 @@ class Context:
     ) -> float | None:
         key = ("cost", provider, model, tokens_in, tokens_out)
         if key not in self._memo:
-            if self.is_local(provider):
-                self._memo[key] = 0.0
+            priced = any(k.startswith(f"{provider}:") for k in self.config.get("prices") or {})
+            if self.locality(provider, model) != "cloud" and not priced:
+                self._memo[key] = 0.0  # the user's own hardware: prices.py says the same
             else:
                 from convergio_llm.providers.prices import estimate_cost
 

@@ -23,14 +23,6 @@ DEFAULT_PROBE_TTL_S = 30.0
 
 Endpoint = tuple[str, int]
 
-# Where each cloud kind's API lives, and the variable its SDK reads to move it.
-CLOUD_HOSTS: dict[str, tuple[str, str]] = {
-    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_BASE_URL"),
-    "openai": ("https://api.openai.com", "OPENAI_BASE_URL"),
-    "google": ("https://generativelanguage.googleapis.com", "GOOGLE_GEMINI_BASE_URL"),
-    "azure": ("", "AZURE_OPENAI_ENDPOINT"),
-}
-
 
 def detect_platform() -> str:
     """`apple-silicon` on arm64 macOS (where mlx runs on the GPU), else `other`."""
@@ -47,30 +39,28 @@ def offline_from_env(environ: Mapping[str, str]) -> bool:
 
 def endpoint_of(url: str) -> Endpoint | None:
     """`https://host:8443/v1` → (`host`, 8443); None when there is no host."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "https", url
-    hostport = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    if not hostport:
+    from convergio_llm.providers.hosts import split_url
+
+    scheme, host, port = split_url(url)
+    if not host:
         return None
-    default = 80 if scheme == "http" else 443
-    if hostport.startswith("["):
-        host, _, tail = hostport[1:].partition("]")
-        port = tail[1:] if tail.startswith(":") else ""
-    else:
-        host, _, port = hostport.partition(":")
-    return host, int(port) if port.isdigit() else default
+    return host, port if port is not None else (80 if scheme == "http" else 443)
 
 
 def cloud_endpoint(
     kind: str, settings: Mapping[str, Any], environ: Mapping[str, str]
 ) -> Endpoint | None:
-    """The endpoint a cloud provider of `kind` would connect to, from config or environment."""
-    base = settings.get("base_url") or settings.get("endpoint")
-    if not base and kind in CLOUD_HOSTS:
-        default, variable = CLOUD_HOSTS[kind]
-        base = environ.get(variable) or default
-    return endpoint_of(str(base)) if base else None
+    """The endpoint a cloud provider of `kind` would connect to, from config or environment
+    (the variables and defaults are providers/manifest.py's)."""
+    from convergio_llm.providers.manifest import base_url_of
+
+    base = base_url_of(kind, settings, environ)
+    if kind == "ollama":
+        from convergio_llm.providers._ollama_host import parse_ollama_host
+
+        host = parse_ollama_host(base)
+        return host.host, host.port
+    return endpoint_of(base) if base else None
 
 
 def ollama_endpoint(environ: Mapping[str, str]) -> Endpoint:

@@ -6,12 +6,15 @@ medium  → the cheap cloud tier (config `tiers.medium`, default anthropic:claud
 complex → the top cloud tier (config `tiers.complex`, default anthropic:claude-opus-4-5).
 A cloud provider without a key is skipped for the next in `routing.cloud_preference`, using
 that provider's own catalogue model for the tier (balanced for medium, quality for complex).
+With `privacy.residency` set, a cloud target whose region is not in it is skipped too, and
+the reason is in the trace. Model names and preferences are providers/manifest.py's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from convergio_llm.providers import manifest
 from convergio_llm.providers.errors import LLMError
 from convergio_llm.providers.registry import split_ref
 from convergio_llm.routing.context import Context
@@ -22,15 +25,9 @@ from convergio_llm.routing.environment import APPLE_SILICON
 # plugin that cannot be imported, an OS error while probing. Anything else is a bug and shows.
 _EXPECTED = (LLMError, ImportError, OSError)
 
-DEFAULT_TIERS = {"medium": "anthropic:claude-haiku-4-5", "complex": "anthropic:claude-opus-4-5"}
-CLOUD_PREFERENCE = ("anthropic", "openai", "google", "azure")
+DEFAULT_TIERS = {tier: manifest.default_ref(tier) for tier in manifest.DEFAULT_TIERS}
+CLOUD_PREFERENCE = manifest.CLOUD_PREFERENCE
 CATALOGUE_TIER = {"simple": "simple", "medium": "balanced", "complex": "quality"}
-# Used when an engine's own catalogue names no model.
-LOCAL_MODELS = {
-    "mlx": "mlx-community/Llama-3.2-1B-Instruct-4bit",
-    "ollama": "llama3.2:3b",
-    "llamacpp": "gemma-3-270m",
-}
 
 
 def local_engine(ctx: Context, platform: str) -> tuple[str, dict[str, Any]]:
@@ -43,11 +40,13 @@ def local_engine(ctx: Context, platform: str) -> tuple[str, dict[str, Any]]:
 
 
 def _local_model(ctx: Context, engine: str) -> str:
-    """Config `providers.<engine>.models.simple`, else the built-in name, else the engine's
-    own default: `llm route` on a simple prompt then never imports an engine module."""
+    """Config `providers.<engine>.models.simple`, else the manifest's, else the engine's own
+    default: the same model `llm run -m <engine>` picks, and `llm route` on a simple prompt
+    never imports an engine module to find it."""
     pinned = ctx.facts.get("catalogue", {}).get(engine)
     configured = ((ctx.config.providers.get(engine) or {}).get("models") or {}).get("simple")
-    model = (pinned or {}).get("simple") or configured or LOCAL_MODELS.get(engine)
+    builtin = manifest.catalogue_of(engine, ctx.config.providers.get(engine) or {}, ctx.environ)
+    model = (pinned or {}).get("simple") or configured or (builtin or {}).get("simple")
     if not model:
         try:
             model = ctx.default_model(engine)
@@ -66,10 +65,10 @@ def local_chain(ctx: Context, engine: str, platform: str) -> list[Target]:
     configured = ctx.config.get("tiers.simple")
     if configured:
         target = _target(ctx, configured)
-        if target is not None and ctx.is_local(target.provider):
+        if target is not None and ctx.is_local(target.provider, target.model):
             chain.append(target)
     chain.append(Target(engine, _local_model(ctx, engine)))
-    others = ctx.config.get("routing.local_preference") or ["ollama", "llamacpp", "mlx"]
+    others = ctx.config.get("routing.local_preference") or manifest.LOCAL_PREFERENCE
     for name in others:
         if name == engine or (name == "mlx" and platform != APPLE_SILICON):
             continue
@@ -112,7 +111,7 @@ def cloud_chain(ctx: Context, tier: str) -> tuple[list[Target], dict[str, str]]:
         if model:
             candidates.append(Target(name, model))
     for target in candidates:
-        ok, why = _cloud_ok(ctx, target.provider)
+        ok, why = _cloud_ok(ctx, target)
         if ok:
             chain.append(target)
         else:
@@ -129,10 +128,14 @@ def _catalogue_model(ctx: Context, name: str, tier: str) -> str | None:
         return None
 
 
-def _cloud_ok(ctx: Context, name: str) -> tuple[bool, str]:
+def _cloud_ok(ctx: Context, target: Target) -> tuple[bool, str]:
+    name = target.provider
     try:
-        if ctx.is_local(name):
+        if ctx.is_local(name, target.model):
             return True, ""
+        refused = ctx.residency_refusal(name, target.model)
+        if refused:
+            return False, refused
         availability = ctx.available(name)
     except _EXPECTED as exc:
         return False, str(exc) or type(exc).__name__

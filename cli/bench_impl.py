@@ -197,8 +197,11 @@ def run_batch(
 
 @contextmanager
 def progress(env: Environment, total: int) -> Iterator[Callable[[str, int], None]]:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not env.stderr_isatty:
+    """A rich progress bar on stderr when it is a terminal (and rich, of the `bench` extra, is
+    installed); nothing otherwise."""
+    from convergio_llm.providers.manifest import importable
+
+    if not env.stderr_isatty or importable("rich"):
         yield lambda description, done: None
         return
     from rich.console import Console

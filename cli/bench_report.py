@@ -32,7 +32,9 @@ def host_info() -> dict[str, Any]:
     """The machine's identity and state at the start; `load_end` is added when it ends."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import psutil
+    from convergio_llm.providers.manifest import import_optional
+
+    psutil = import_optional("psutil", "bench", "llm bench")
 
     versions: dict[str, str] = {"python": platform.python_version()}
     for name in VERSIONED:

@@ -11,14 +11,17 @@ from convergio_llm.cli.exit_status import ExitStatus
 from convergio_llm.cli.io import write_json
 from convergio_llm.providers.base import Availability, ModelInfo, Provider
 from convergio_llm.providers.errors import InputError, LLMError, scrub
+from convergio_llm.providers.manifest import PRIVACY_OF
 from convergio_llm.providers.registry import split_ref
 
 
 def _survey(provider: Provider, offline: bool) -> tuple[Availability, list[ModelInfo]]:
+    # Every provider's missing optional package is its available() reason (manifest.py);
+    # an ImportError still reaching here would be a plugin's, and is shown the same way.
     """Availability and models of one provider; a failure becomes the reason, not a crash."""
     try:
         availability = provider.available_offline() if offline else provider.available()
-    except LLMError as exc:
+    except (LLMError, ImportError) as exc:
         availability = Availability(False, str(exc))
     try:
         models = provider.models(live=bool(availability) and not offline)
@@ -39,11 +42,17 @@ def list_models(
     with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
         surveys = list(pool.map(lambda p: _survey(p, offline), providers))
     rows: list[dict[str, Any]] = []
-    for availability, models in surveys:
+    for provider, (availability, models) in zip(providers, surveys, strict=True):
+        region = registry.region_of(provider.name)
         for info in models:
             if available_only and not availability:
                 continue
             row = asdict(info)
+            # The one locality rule (registry.locality_of), unless the listing knew better.
+            if info.locality == provider.locality:
+                row["locality"] = registry.locality_of(provider.name, info.name)
+                row["privacy"] = PRIVACY_OF.get(row["locality"], info.privacy)
+            row["region"] = region
             row["available"] = availability.ok
             row["reason"] = availability.reason or None
             rows.append(row)
@@ -58,13 +67,14 @@ def list_models(
             r["name"],
             r["tier"] or "",
             r["locality"],
+            r["region"] or "",
             r["privacy"],
             ("yes" if r["available"] else "no") + (" (loaded)" if r.get("loaded") else ""),
             scrub(r["reason"] or ""),
         ]
         for r in rows
     ]
-    headers = ["provider", "model", "tier", "locality", "privacy", "available", "why not"]
+    headers = ["provider", "model", "tier", "locality", "region", "privacy", "available", "why not"]
     env.stdout.write(tabulate(table, headers=headers) + "\n")
     return int(ExitStatus.OK)
 

@@ -56,6 +56,10 @@ SCHEMA: dict[str, Any] = {
         "terms": "list[str]",
         "patterns": "list[str]",
         "ignore": "list[str]",
+        # zones or regions a cloud target must keep data in (providers/regions.py)
+        "residency": "list[str]",
+        # a server on the user's own network counts as local for --private (manifest.py)
+        "trust_local_network": "bool",
     },
     "offline": "bool",
     "routing": {

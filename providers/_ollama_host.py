@@ -62,6 +62,8 @@ _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
 def _normalise_ip(text: str) -> str | None:
     if _CANONICAL_IPV4.match(text):
         return text
+    if ":" not in text and not text[:1].isdigit():
+        return None  # `localhost`, `ollama.com`, an unset OLLAMA_HOST: no IP, no ipaddress import
     import ipaddress
 
     try:

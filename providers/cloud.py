@@ -22,14 +22,12 @@ streamed piece), `connect_timeout` (default 5), `max_retries` (default 2), `max_
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, islice
 from typing import Any, TypeVar
 
-from convergio_llm.providers.base import Availability
 from convergio_llm.providers.errors import ProviderError, RateLimited, scrub
 
 T = TypeVar("T")
@@ -45,22 +43,6 @@ _BACKOFF_MAX_S = 8.0
 def setting(settings: Mapping[str, Any], key: str, default: float) -> float:
     value = settings.get(key)
     return default if value is None else float(value)
-
-
-def key_availability(package: str, *alternatives: tuple[str, ...]) -> Availability:
-    """Available when `package` is installed and one group of variables is all set.
-
-    Looks the package up without importing it, so `llm models` stays fast.
-    """
-    from importlib.util import find_spec
-
-    if find_spec(package) is None:
-        return Availability(False, f"package '{package}' is not installed")
-    for group in alternatives:
-        if all(os.environ.get(var) for var in group):
-            return Availability(True)
-    wanted = " or ".join(" + ".join(group) for group in alternatives)
-    return Availability(False, f"set {wanted}")
 
 
 def timed(make: Callable[[], object]) -> float | None:

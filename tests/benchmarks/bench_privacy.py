@@ -110,7 +110,7 @@ def report() -> str:
     prompts = ordinary_prompts()
     return "\n".join(
         [
-            labelled_report("privacy_heldout.jsonl"),
+            labelled_report("privacy_heldout_fresh.jsonl"),
             labelled_report("privacy_cases.jsonl"),
             false_alarm_report(prompts),
             speed_report(prompts),

@@ -273,13 +273,26 @@ def scan(
     return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
 
 
-def _with_context(found: list[Finding], text: str, flags: int) -> list[Finding]:
+def _flagged_words(text: str, flags: int, flag: int) -> list[tuple[int, int]]:
+    """Where the words with `flag` are (after `_text_flags(text)` has looked at them)."""
+    if not flags & flag:
+        return []
+    spans = []
+    for word in set(words(text)):
+        if _WORD_FLAGS[word] & flag:
+            spans += [(at, at + len(word)) for at in _find_all(text, word)]
+    return spans
+
+
+def _with_context(
+    found: list[Finding], text: str, flags: int, everywhere: bool = False
+) -> list[Finding]:
     """`found` and what privacy_context finds; where they overlap, its finding wins (a
-    checksum-confirmed Steuer-ID over the phone-like digits it is made of)."""
-    extra = [
-        Finding(*f)
-        for f in privacy_context.find(text, bool(flags & _KEYWORD), bool(flags & _IBAN_ANY_CASE))
-    ]
+    checksum-confirmed Steuer-ID over the phone-like digits it is made of). `everywhere`
+    searches the whole text, not only near the flagged words: what the tests compare to."""
+    keyword_words = None if everywhere else _flagged_words(text, flags, _KEYWORD)
+    iban_words = None if everywhere else _flagged_words(text, flags, _IBAN_ANY_CASE)
+    extra = [Finding(*f) for f in privacy_context.find(text, keyword_words, iban_words)]
     if not extra:
         return found
     kept = [f for f in found if not any(f.start < e.end and e.start < f.end for e in extra)]

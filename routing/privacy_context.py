@@ -89,8 +89,8 @@ _KINDS: dict[str, tuple[str, str, Callable[[re.Match[str]], bool]]] = {
         lambda m: ch_ahv_valid(m.group()),
     ),
     "date-of-birth": (
-        r"date of birth|birth ?date|birthday|d\.?o\.?b|born(?: on)?|geburtsdatum|geboren(?: am)?"
-        r"|geb\.|n[ée]e? le|date de naissance|nat[oa] il|data di nascita|nacid[oa] el"
+        r"date of birth|birth ?date|birthday|d\.o\.b|dob|born(?: on)?|geburtsdatum|geboren(?: am)?"
+        r"|geb\.|née? le|date de naissance|nat[oa] il|data di nascita|nacid[oa] el"
         r"|fecha de nacimiento|geboren op|geboortedatum",
         _DATE,
         _date_of_birth,
@@ -112,19 +112,24 @@ _KINDS: dict[str, tuple[str, str, Callable[[re.Match[str]], bool]]] = {
 # How far after its keyword a value may start: a few short words ("ist", "de mi marido").
 _WINDOW = 32
 
-# What starts each keyword above, so a text none of whose words does can skip this module.
-# A word is lowered, stripped of punctuation and of an elision (l', d'), then looked up
-# whole or by its first four letters (a test checks every keyword against these).
+# Which words let a text hold a keyword above, so that a text with none of them skips this
+# module: for each keyword, its least common word ("birth" of "date of birth"), looked up
+# whole or, for compounds, by its start ("Matrikelnummer"). A word is lowered, split at
+# punctuation, stripped of dots and of an elision (l', d'). A test checks every keyword.
 _WHOLE_WORDS = frozenset((
-    "tin", "nir", "nie", "nif", "dni", "bsn", "ni", "nino", "insz", "ahv", "avs", "dob",
-    "d.o.b", "né", "née", "nato", "nata", "nacido", "nacida", "geb", "sécu", "secu", "ss",
+    "tin", "tax", "idnr", "nir", "insee", "vitale", "sécu", "secu", "ss", "dni", "nie", "nif",
+    "identidad", "bsn", "sofi", "ni", "nino", "insurance", "registre", "national", "insz",
+    "pesel", "ahv", "avs", "security", "birth", "birthday", "birthdate", "dob", "d.o.b", "born",
+    "geb", "né", "née", "naissance", "nato", "nata", "nascita", "nacido", "nacida", "nacimiento",
+    "passport", "passeport", "passnummer", "passaporto", "pasaporte", "matricola", "employee",
+    "staff", "personnel", "empleado", "estudiante",
 ))  # fmt: skip
-_PREFIXES = frozenset((
-    "steu", "iden", "idnr", "tax", "num", "núm", "sécu", "secu", "inse", "cart", "docu", "burg",
-    "sofi", "nati", "regi", "rijk", "pese", "ahv-", "avs-", "sozi", "soci", "date", "birt",
-    "born", "gebu", "gebo", "naci", "fech", "data", "pass", "pasa", "pasp", "reis", "stud",
-    "matr", "leer", "empl", "staf", "pers", "mita", "étud", "etud", "estu", "tax-",
-))  # fmt: skip
+_PREFIXES = (
+    "steuer", "identifikation", "sofinummer", "burgerservice", "rijksregister",
+    "sozialversicherung", "sécurit", "securit", "geburt", "geboren", "geboorte", "reisepass",
+    "paspoort", "matrikel", "student", "leerling", "personalnummer", "mitarbeiternummer",
+    "personeelsnummer", "étudiant", "etudiant",
+)  # fmt: skip
 _PUNCTUATION = ".'"
 _PARTS = re.compile(r"[^\w.']+")
 
@@ -136,7 +141,7 @@ def keyword_word(lowered: str) -> bool:
         word = part.strip(_PUNCTUATION)
         if "'" in word:
             word = word.rsplit("'", 1)[1]
-        if word in _WHOLE_WORDS or word[:4] in _PREFIXES:
+        if word in _WHOLE_WORDS or word.startswith(_PREFIXES):
             return True
     return False
 
@@ -157,18 +162,48 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:
     return _compiled[0]
 
 
-def find(text: str, keywords: bool, iban: bool) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of each value found after a keyword, and of IBANs in any case."""
+Spans = list[tuple[int, int]] | None
+
+
+def _windows(text: str, spans: Spans, before: int, after: int) -> list[tuple[int, int]]:
+    """The parts of `text` within `before`/`after` characters of a span, widened to whole
+    words (a search that ends inside a word would see it end there), merged in order."""
+    if spans is None:
+        return [(0, len(text))]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        lo, hi = max(0, start - before), min(len(text), end + after)
+        while lo > 0 and not text[lo - 1].isspace():
+            lo -= 1
+        while hi < len(text) and not text[hi].isspace():
+            hi += 1
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def find(text: str, keyword_words: Spans, iban_words: Spans) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of each value found after a keyword, and of IBANs in any case.
+    Each search looks only near the given spans of words that can hold a keyword or begin
+    an IBAN (None: everywhere): a keyword reaches at most ~35 characters from the word that
+    let it in, an IBAN at most 42 from its start."""
     found: list[tuple[str, int, int]] = []
-    if iban:
-        found += [
-            ("iban", *m.span()) for m in _IBAN_ANY_CASE.finditer(text) if iban_valid(m.group())
-        ]
-    if not keywords:
+    for lo, hi in _windows(text, iban_words, 0, 45) if iban_words != [] else ():
+        for m in _IBAN_ANY_CASE.finditer(text, lo, hi):
+            if iban_valid(m.group()):
+                found.append(("iban", *m.span()))
+    if keyword_words == []:
         return found
     keyword_pattern, values = _patterns()
     kinds = list(_KINDS)
-    for keyword in keyword_pattern.finditer(text):
+    keywords = (
+        keyword
+        for lo, hi in _windows(text, keyword_words, 40, 40)
+        for keyword in keyword_pattern.finditer(text, lo, hi)
+    )
+    for keyword in keywords:
         kind = kinds[int(keyword.lastgroup[1:])] if keyword.lastgroup else ""
         check = _KINDS[kind][2]
         end = keyword.end()

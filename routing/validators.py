@@ -6,10 +6,11 @@ a version, a date or an order number. Split from privacy.py, which finds the can
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # Words that say a number is a phone number, in the languages of the cases; stems end
 # in \w* ("chiamami", "llámame", "anrufen").
-_PHONE_WORDS = re.compile(
+_PHONE_WORDS_SOURCE = (
     r"(?i)\b(?:phone|tel|telephone|call|cell|mobile|whatsapp|fax|sms|text|ring|reach me|contact"
     r"|telefono|teléfono|cellulare|numero|número|numéro|chiam\w*|llam\w*|móvil|movil|"
     r"telefon\w*|handy|\w*rufen|erreichbar|portable|joindre|appel\w*|téléphone|"
@@ -22,6 +23,12 @@ _IBAN_LENGTHS = {
     "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18,
     "NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "VA": 22,
 }  # fmt: skip
+
+
+@cache
+def _words(which: str) -> re.Pattern[str]:
+    # Compiled on first use: `echo p | llm route` never needs them (start-up).
+    return re.compile(_PHONE_WORDS_SOURCE if which == "phone" else _IP_WORDS_SOURCE)
 
 
 def luhn_valid(value: str) -> bool:
@@ -97,7 +104,7 @@ def phone_like(value: str, start: int, text: str) -> bool:
         return False
     if re.fullmatch(r"\d{3}[.\- ]\d{3}[.\- ]\d{4}", value) and value[3] == value[7]:
         return value[0] not in "01"  # NANP area codes never start with 0 or 1
-    return bool(_PHONE_WORDS.search(before))
+    return bool(_words("phone").search(before))
 
 
 def _trunk_format(value: str, digits: int) -> bool:
@@ -122,10 +129,10 @@ def ipv4_valid(value: str, start: int, text: str) -> bool:
     if _VERSION_WORDS.search(before[-20:]):
         return False
     # 1.2.3.4 or 4.2.1.3 is as often a version or a section: only with a word naming a host.
-    return max(octets) >= 10 or bool(_IP_WORDS.search(before))
+    return max(octets) >= 10 or bool(_words("ip").search(before))
 
 
-_IP_WORDS = re.compile(
+_IP_WORDS_SOURCE = (
     r"(?i)\b(?:ip|ips|ipv4|address|adresse|indirizzo|dirección|adres|host|server|router|gateway"
     r"|dns|connect\w*|ping|ssh|firewall|block\w*|ban\w*|proxy|vpn|login|logged)\b"
 )

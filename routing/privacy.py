@@ -16,6 +16,7 @@ from functools import reduce
 from operator import or_
 from typing import Any, NamedTuple
 
+from convergio_llm.routing import privacy_context
 from convergio_llm.routing.validators import (
     card_prefix,
     codice_fiscale_valid,
@@ -36,37 +37,67 @@ KINDS = (
     "it-codice-fiscale",
     "ip-address",
     "secret",
+    "de-tax-id",
+    "fr-nir",
+    "es-dni",
+    "nl-bsn",
+    "uk-nino",
+    "be-national-number",
+    "pl-pesel",
+    "ch-ahv",
+    "date-of-birth",
+    "passport",
+    "person-id",
     "term",
     "pattern",
 )
 
-_SEP = r"[ \-]"
+_SEP = r"[ .\-]"
+# An assignment's keyword: a word of its own or one part of a name joined by "_" or "-"
+# (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, client-secret), in the languages of the cases.
+_SECRET_WORDS = (
+    r"password|passwd|pwd|passcode|passphrase|secret|api[_\-]?key|access[_\-]?key|auth[_\-]?token"
+    r"|secret[_\-]?key|token|client[_\-]?secret|private[_\-]?key|passwort|kennwort|wachtwoord|contrase(?:ñ|n)a"
+    r"|mot de passe|mot-de-passe|mdp"
+)
 _PATTERNS = {
+    # scheme://user:password@host: before "email", which would take "password@host".
+    "url_credentials": r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:(?P<url_secret>[^\s:/@]+)@",
     "email": r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@"
     r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
     "private_key": r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----",
-    "api_key": r"\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9\-]{10,}"
+    "api_key": r"\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
     r"|AIza[0-9A-Za-z_\-]{35}|(?i:bearer) [A-Za-z0-9._~+/\-]{20,}"
     r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
-    "assignment": r"(?i:\b(?:password|passwd|pwd|passcode|secret|api[_\-]?key|access[_\-]?key"
-    r"|auth[_\-]?token|token|client[_\-]?secret)\b[\"']?\s*[:=]\s*)"
+    # The keyword, then a few words at most ("Passwort für den Server lautet: ...").
+    # A name ending in the keyword: API_KEY, DB_PASSWORD, not token_type or password_hash.
+    "assignment": rf"(?i:(?<![A-Za-z0-9])(?:{_SECRET_WORDS})(?![A-Za-z0-9_\-])"
+    r"(?P<gap>(?:\s+[^\s:=\"'{}]{1,24}){0,4}?)[\"']?\s*[:=]\s*)"
     r"(?P<value>[\"']?[^\s\"',;]{4,})",
     "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
     "codice_fiscale": r"(?i:\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}"
     r"[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b)",
     "ssn": r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b",
+    # Before card and phone, whose dotted shapes would take 84.17.52.10 and then drop it.
+    "ipv4": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])",
     "card": rf"(?<![\d.\-])(?:\d{{4}}{_SEP}?){{2,3}}\d{{1,7}}(?![\d.\-])",
     "phone": r"(?<![\w+])(?:\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){1,4}"
     r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}|\d{3}[.\- ]\d{3}[.\- ]\d{4}"
-    r"|3\d{2}[ .]?\d{6,7}|\d{2,4}(?:[ .\-]\d{2,4}){2,4})(?![\w.\-])",
-    "ipv4": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])",
+    r"|3\d{2}[ .]?\d{6,7}|\d{2,4}(?:[ .\-]\d{2,4}){2,4}"
+    # A trunk prefix and one long group: 030 12345678, 089/1234567, 06-12345678.
+    r"|\(?0\d{1,4}\)?[ /\-]\d{5,8})(?![\w.\-])",
     "ipv6": r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
 }
 # The combined scan over only the kinds a text could hold, by which kinds (see _active).
 _SCANS: dict[tuple[str, ...], re.Pattern[str]] = {}
 
-_PLACEHOLDER = re.compile(r"^[\"']?(?:[<${\[(*]|x{3,}|\.{3}|changeme|none|null|input\b)", re.I)
+_PLACEHOLDER = re.compile(
+    r"^[\"']?(?:[<${\[(*%]|x{3,}|\.{3}|changeme|none|null|input\b|your[_\-]|os\.|process\.env"
+    r"|getenv|env\b|example\b|required\b|optional\b|true\b|false\b)",
+    re.I,
+)
 
 
 class Finding(NamedTuple):  # a NamedTuple: cheaper to define than a dataclass (start-up)
@@ -94,11 +125,13 @@ def _scanner(kinds: tuple[str, ...] = tuple(_PATTERNS)) -> re.Pattern[str]:
 # literal or a character class, which the regex engine skips to in C.
 _GATE_SOURCES = {
     "iban": r"[A-Z][A-Z]\d\d",
+    "iban_any_case": r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z]\d\d",
     "ssn": r"\d\d\d-\d\d-\d\d\d\d",
     # Two groups of four and one more digit: a year or an amount is not a card.
-    "card": r"\d{4}[ \-]?\d{4}[ \-]?\d",
+    "card": r"\d{4}[ .\-]?\d{4}[ .\-]?\d",
     # Three digit groups (the last two alternatives), or the Italian mobile shape.
-    "phone": r"\d(?:\d[ .\-]\d{2,4}[ .\-]\d\d|(?<=3)\d\d[ .]?\d{6})",
+    # and a trunk prefix before one long group (030 12345678).
+    "phone": r"\d(?:\d[ .\-]\d{2,4}[ .\-]\d\d|(?<=3)\d\d[ .]?\d{6})|[\d)][ /\-]\d{5}",
     "phone+": r"\+\d",
     "phone(": r"\(\d\d\d\)",
     "ipv4": r"\d\.\d\d?\d?\.\d\d?\d?\.\d",
@@ -113,11 +146,11 @@ _GATES: dict[str, re.Pattern[str]] = {}
 # match holds four of them from its first digit on, and at most two characters before it
 # ("DE" of an IBAN, "+" or "(" of a phone), so it lies inside one run and those two. The
 # digit-led gates search only the runs; when only those kinds are active, so does the scan.
-_DIGIT_RUNS = re.compile(r"\d[A-Z\d .+()\-]{3,}+")
-_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .+()-")
+_DIGIT_RUNS = re.compile(r"\d[A-Z\d .+()/\-]{3,}+")
+_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .+()/-")
 _DIGIT_KINDS = frozenset(("iban", "ssn", "card", "phone", "ipv4"))
 _SECRET_HINTS = ("sk-", "AKIA", "_", "xox", "AIza", "eyJ")
-_ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token")
+_ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token", "wort", "woord", "contrase", "mdp")
 
 
 def _compiled(name: str) -> re.Pattern[str]:
@@ -143,6 +176,8 @@ _HEX_OR_COLON = frozenset("0123456789ABCDEFabcdef:")
 # looked at once per process, then a long prompt costs one lookup a word, not a pass over
 # the whole text per hint. A test checks these against the text-wide checks.
 _SECRET_HINT, _ASSIGNMENT_HINT, _EQUALS_OR_COLON, _IBAN_GATE, _CF_WORD = 1, 2, 4, 8, 16
+# For privacy_context: a word that may start a keyword, a lower-case IBAN's first letters.
+_KEYWORD, _IBAN_ANY_CASE = 32, 64
 _WORD_FLAGS: dict[str, int] = {}
 
 
@@ -157,8 +192,13 @@ def _word_flags(word: str) -> int:
         flags |= _EQUALS_OR_COLON
     # Capitals and a digit first: most words have neither, and `echo p | llm route` then
     # never compiles the gate.
-    if lowered != word and any(c.isdigit() for c in word) and _gate("iban", word):
+    digit = any(c.isdigit() for c in word)
+    if lowered != word and digit and _gate("iban", word):
         flags |= _IBAN_GATE
+    if digit and _gate("iban_any_case", word):
+        flags |= _IBAN_ANY_CASE
+    if privacy_context.keyword_word(lowered):
+        flags |= _KEYWORD
     if len(word) >= 16 and _CF_RUN.search(word):
         flags |= _CF_WORD
     return flags
@@ -177,14 +217,15 @@ def _text_flags(text: str) -> int:
         return reduce(or_, filter(None, map(_WORD_FLAGS.__getitem__, split)), 0)
 
 
-def _active(text: str, runs: str) -> tuple[str, ...]:
+def _active(text: str, runs: str, flags: int) -> tuple[str, ...]:
     """The patterns that could match somewhere in `text`, in their original order."""
     active = []
+    if "@" in text and "://" in text:
+        active.append("url_credentials")
     if "@" in text:
         active.append("email")
     if "-----BEGIN" in text:
         active.append("private_key")
-    flags = _text_flags(text)
     if not text.isascii():  # case-insensitive parts fold non-ASCII letters: no shortcut
         active += ["api_key", "assignment"]
     else:
@@ -198,6 +239,8 @@ def _active(text: str, runs: str) -> tuple[str, ...]:
         active.append("codice_fiscale")
     if "-" in runs and _gate("ssn", runs):
         active.append("ssn")
+    if "." in runs and _gate("ipv4", runs):
+        active.append("ipv4")
     if runs and _gate("card", runs):  # no run, no card: and no compile for a plain prompt
         active.append("card")
     if runs and (
@@ -206,8 +249,6 @@ def _active(text: str, runs: str) -> tuple[str, ...]:
         or ("(" in text and _gate("phone(", text))
     ):
         active.append("phone")
-    if "." in runs and _gate("ipv4", runs):
-        active.append("ipv4")
     if text.count(":") >= 2 and _gate("ipv6", text):
         active.append("ipv6")
     return tuple(active)
@@ -220,7 +261,10 @@ def scan(
     ignore: Iterable[str] = (),
 ) -> list[Finding]:
     """Every private item in `text`, in order of position."""
-    found = _builtin(text, fast=True)
+    flags = _text_flags(text)
+    found = _builtin(text, fast=True, flags=flags)
+    if flags & (_KEYWORD | _IBAN_ANY_CASE):
+        found = _with_context(found, text, flags)
     if terms or patterns:  # an empty tuple or list: nothing configured
         found += _custom(text, terms, patterns)
     if not found:
@@ -229,13 +273,40 @@ def scan(
     return sorted((f for f in found if f.kind not in skip), key=lambda f: (f.start, f.kind))
 
 
-def _builtin(text: str, fast: bool) -> list[Finding]:
+def _flagged_words(text: str, flags: int, flag: int) -> list[tuple[int, int]]:
+    """Where the words with `flag` are (after `_text_flags(text)` has looked at them)."""
+    if not flags & flag:
+        return []
+    spans = []
+    for word in set(words(text)):
+        if _WORD_FLAGS[word] & flag:
+            spans += [(at, at + len(word)) for at in _find_all(text, word)]
+    return spans
+
+
+def _with_context(
+    found: list[Finding], text: str, flags: int, everywhere: bool = False
+) -> list[Finding]:
+    """`found` and what privacy_context finds; where they overlap, its finding wins (a
+    checksum-confirmed Steuer-ID over the phone-like digits it is made of). `everywhere`
+    searches the whole text, not only near the flagged words: what the tests compare to."""
+    keyword_words = None if everywhere else _flagged_words(text, flags, _KEYWORD)
+    iban_words = None if everywhere else _flagged_words(text, flags, _IBAN_ANY_CASE)
+    extra = [Finding(*f) for f in privacy_context.find(text, keyword_words, iban_words)]
+    if not extra:
+        return found
+    kept = [f for f in found if not any(f.start < e.end and e.start < f.end for e in extra)]
+    return sorted(kept + extra, key=lambda f: (f.start, f.kind))
+
+
+def _builtin(text: str, fast: bool, flags: int | None = None) -> list[Finding]:
     """The built-in kinds' findings; `fast=False` is the one alternation over the whole
     text that the shortcuts (gates, digit runs) must agree with."""
     if not fast:
         return _confirmed(_scanner().finditer(text), text)
     windows = list(_DIGIT_RUNS.finditer(text))
-    active = _active(text, "\n".join(w.group() for w in windows))  # "\n" is in no gate
+    runs = "\n".join(w.group() for w in windows)  # "\n" is in no gate
+    active = _active(text, runs, _text_flags(text) if flags is None else flags)
     if not active:
         matches: Iterable[re.Match[str]] = ()
     elif _DIGIT_KINDS.issuperset(active):
@@ -271,15 +342,23 @@ def _find_all(text: str, needle: str) -> Iterator[int]:
 # its run of local-part characters before "@" does (its lookbehind allows no earlier one);
 # an assignment's keyword holds one of these, this many characters after its start
 # ("api_key" holds "key" at 4, "client-secret" "secret" at 7).
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
 _EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _API_KEY_STARTS = ("sk-", "AKIA", "github_pat_", "xox", "AIza", "eyJ")
-_ASSIGNMENT_STARTS = (("pass", (0,)), ("pwd", (0,)), ("key", (0, 3, 4, 6, 7)),
-                      ("token", (0, 4, 5)), ("secret", (0, 6, 7)))  # fmt: skip
+_ASSIGNMENT_STARTS = (("pass", (0, 7)), ("pwd", (0,)), ("key", (0, 3, 4, 6, 7, 8)),
+                      ("token", (0, 4, 5)), ("secret", (0, 6, 7)), ("wort", (4,)),
+                      ("woord", (5,)), ("contrase", (0,)), ("mdp", (0,)))  # fmt: skip
 
 
 def _starts(text: str, active: tuple[str, ...], windows: list[re.Match[str]]) -> set[int]:
     """Every position where a match of an active kind can start, and a few more."""
     starts: set[int] = set()
+    if "url_credentials" in active:
+        for at in _find_all(text, "://"):
+            start = at
+            while start > 0 and text[start - 1] in _SCHEME_CHARS:
+                start -= 1
+            starts.update(range(start, at))
     if "email" in active:
         for at in _find_all(text, "@"):
             start = at
@@ -319,6 +398,10 @@ def _starts(text: str, active: tuple[str, ...], windows: list[re.Match[str]]) ->
     return starts
 
 
+# The part of a match that is the private value, where the match holds more (its keyword).
+_VALUE_GROUPS = {"assignment": "value", "url_credentials": "url_secret"}
+
+
 def _confirmed(matches: Iterable[re.Match[str]], text: str) -> list[Finding]:
     found: list[Finding] = []
     for match in matches:
@@ -326,7 +409,7 @@ def _confirmed(matches: Iterable[re.Match[str]], text: str) -> list[Finding]:
         assert group is not None
         kind = _confirm(group, match, text)
         if kind is not None:
-            start, end = match.span("value") if group == "assignment" else match.span()
+            start, end = match.span(_VALUE_GROUPS.get(group, 0))
             found.append(Finding(kind, start, end))
     return found
 
@@ -374,15 +457,28 @@ def compile_patterns(sources: Iterable[str]) -> list[re.Pattern[str]]:
     return compiled
 
 
+def secret_value(value: str, after_words: bool) -> bool:
+    """Whether an assignment's value looks like a secret, not a placeholder or a call. After
+    words ("the password for the server is: ...") it must also look like a password: a
+    digit or a symbol, and no URL (a link in "reset your password here: https://...")."""
+    if _PLACEHOLDER.match(value) or "(" in value:
+        return False
+    if after_words:
+        bare = value.strip("\"'.:!?")
+        return "://" not in bare and not bare.isalpha()
+    return True
+
+
 def _confirm(group: str, match: re.Match[str], text: str) -> str | None:
     value = match.group()
     if group == "email":
         return "email"
     if group in ("private_key", "api_key"):
         return "secret"
+    if group == "url_credentials":
+        return "secret"
     if group == "assignment":
-        secret = match.group("value")
-        return None if _PLACEHOLDER.match(secret) or "(" in secret else "secret"
+        return "secret" if secret_value(match.group("value"), bool(match.group("gap"))) else None
     if group == "iban":
         return "iban" if iban_valid(value) else None
     if group == "codice_fiscale":

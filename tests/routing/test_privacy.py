@@ -164,6 +164,12 @@ def _text_wide_flags(text: str) -> int:
         flags |= privacy._IBAN_GATE
     if privacy._CF_RUN.search(text):
         flags |= privacy._CF_WORD
+    if privacy._gate("iban_any_case", text):
+        flags |= privacy._IBAN_ANY_CASE
+    # Keywords span words ("date of birth"): the property test in test_privacy_context.py
+    # checks that a keyword anywhere sets this flag; here, only that it is per word.
+    if any(privacy.privacy_context.keyword_word(w.lower()) for w in text.split()):
+        flags |= privacy._KEYWORD
     return flags
 
 

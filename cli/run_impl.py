@@ -9,6 +9,7 @@ from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import LLMError, scrub
+from convergio_llm.routing.boundary import required_boundary
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
@@ -73,12 +74,21 @@ def run_item(
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
+            if attempt.outcome == "refused":
+                env.warn(f"{attempt.message}; trying {nxt.ref}")
+                return
             env.warn(
                 f"{attempt.provider}:{attempt.model} failed ({attempt.message}); trying {nxt.ref}"
             )
 
         outcome = execute(
-            decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback
+            decision,
+            env.registry,
+            on_text=on_text,
+            hooks=hooks,
+            on_fallback=on_fallback,
+            boundary=required_boundary(env.routing, options.policy, decision),
+            on_notice=env.warn,
         )
     except LLMError as exc:
         status = status_for(exc)

@@ -16,6 +16,7 @@ from typing import Any
 from convergio_llm.providers.base import Completion, Request
 from convergio_llm.providers.errors import BudgetExceeded, LLMError
 from convergio_llm.routing import budget
+from convergio_llm.routing.boundary import BoundaryRefused
 from convergio_llm.routing.cache import ResponseCache, request_hash
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Target
@@ -95,7 +96,8 @@ class Accounting:
             "ts": time.time(),
         }
         if completion is None:
-            outcome = "refused" if isinstance(error, BudgetExceeded) else "error"
+            refused = isinstance(error, (BudgetExceeded, BoundaryRefused))
+            outcome = "refused" if refused else "error"
             error_type = type(error).__name__ if error is not None else None
             # A call that failed before answering reported no usage: nothing is known billed.
             return Row(outcome=outcome, error_type=error_type, cost_usd=0.0, **common), 0.0

@@ -45,7 +45,9 @@ def make_hooks(env: Environment, options: RunOptions) -> Hooks:
     """The ledger, budget and cache hooks for this run (imported here: sqlite3 is not light)."""
     from convergio_llm.routing.accounting import make_hooks as make
 
-    return make(env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger)
+    return make(
+        env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger, warn=env.warn
+    )
 
 
 def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:

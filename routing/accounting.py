@@ -11,6 +11,7 @@ decision's next (local) target answers instead.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from convergio_llm.providers.base import Completion, Request
@@ -127,7 +128,12 @@ class Accounting:
         return row, cost
 
 
-def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True) -> Accounting:
+def make_hooks(
+    context: Context,
+    use_cache: bool = True,
+    use_ledger: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> Accounting:
     """The hooks for one `llm run` process; opening a broken ledger fails here, in one line."""
     config = context.config
     ledger = None
@@ -138,5 +144,6 @@ def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True
         cache = ResponseCache(
             ttl_days=float(config.get("cache.ttl_days", 30)),
             deterministic_only=bool(config.get("cache.deterministic_only", True)),
+            warn=warn,
         )
     return Accounting(config, ledger, cache)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -34,11 +36,33 @@ def run_command(env: Environment, options: RunOptions) -> int:
     hooks = make_hooks(env, options)
     status = ExitStatus.OK
     json_lines = options.json_out or options.jsonl
-    for item in read_items(env, options.prompt, options.jsonl, options.defaults):
-        item_status = run_item(env, item, options, hooks, json_lines)
-        if status == ExitStatus.OK:
-            status = item_status
+    with _sigterm_as_interrupt():
+        for item in read_items(env, options.prompt, options.jsonl, options.defaults):
+            item_status = run_item(env, item, options, hooks, json_lines)
+            if status == ExitStatus.OK:
+                status = item_status
     return int(status)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run as Ctrl-C does: the attempt in flight writes its ledger row
+    (outcome interrupted) and settles its budget reservation before the process exits."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def make_hooks(env: Environment, options: RunOptions) -> Hooks:

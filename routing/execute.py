@@ -22,6 +22,7 @@ from convergio_llm.providers.base import Chunk, Completion, Request
 from convergio_llm.providers.errors import (
     AllAttemptsFailed,
     LLMError,
+    ProviderError,
     StreamInterrupted,
 )
 from convergio_llm.providers.registry import Registry
@@ -66,8 +67,9 @@ class Hooks(Protocol):
 
     def cached(self, target: Target, request: Request) -> Completion | None: ...
 
-    def before_attempt(self, target: Target, request: Request) -> None:
-        """Raise BudgetExceeded to refuse this target."""
+    def before_attempt(self, target: Target, request: Request) -> Request | None:
+        """Raise BudgetExceeded to refuse this target; return a request to send instead
+        (max_tokens capped by a budget), or None to send this one."""
 
     def after_attempt(
         self,
@@ -85,7 +87,7 @@ class NoHooks:
     def cached(self, target: Target, request: Request) -> Completion | None:
         return None
 
-    def before_attempt(self, target: Target, request: Request) -> None:
+    def before_attempt(self, target: Target, request: Request) -> Request | None:
         return None
 
     def after_attempt(
@@ -130,10 +132,10 @@ def execute(
                     Attempt(target.provider, target.model, "ok", elapsed, cache_hit=True)
                 )
                 return Outcome(cached, attempts, cache_hit=True, cost_usd=cost)
-            hooks.before_attempt(target, request)
+            sent = hooks.before_attempt(target, request) or request
             provider = registry.get(target.provider)
             completion: Completion | None = None
-            for item in provider.stream(request, target.model):
+            for item in provider.stream(sent, target.model):
                 if isinstance(item, Chunk):
                     if item.text and on_text:
                         on_text(item.text)
@@ -163,11 +165,22 @@ def execute(
             if index + 1 < len(targets) and on_fallback is not None:
                 on_fallback(attempt, targets[index + 1])
             continue
+        except BaseException as exc:
+            # Ctrl-C, SIGTERM (cli/run turns it into KeyboardInterrupt), a stdout that
+            # cannot be written: the attempt still gets its ledger row, then the run ends.
+            elapsed = time.perf_counter() - started
+            stopped = Interrupted(f"{type(exc).__name__}: {exc}".rstrip(": "), target.provider)
+            hooks.after_attempt(target, request, None, stopped, elapsed, False)
+            raise
         elapsed = time.perf_counter() - started
         cost = hooks.after_attempt(target, request, completion, None, elapsed, False)
         attempts.append(Attempt(target.provider, target.model, "ok", elapsed))
         return Outcome(completion, attempts, cost_usd=cost)
     raise _failed(errors, attempts)
+
+
+class Interrupted(ProviderError):
+    """The run was stopped during this attempt (signal, or an output that failed)."""
 
 
 def _is_cloud(target: Target, registry: Registry) -> bool:

@@ -74,6 +74,17 @@ def test_ten_parallel_runs_spend_no_more_than_the_budget(tmp_path: Path) -> None
     assert _ledger("SELECT COUNT(*) FROM reservations") == [(0,)]
 
 
+def _start_slow_call(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A priced call that waits an hour before its first word, holding the whole budget."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(CONFIG.replace("{words: 20}", "{words: 20, ttft_s: 3600}"))
+    return subprocess.Popen(
+        [*COMMAND, "--config", str(slow), "run", "-m", "fake:lorem", "hi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def _wait_for_reservation(proc: subprocess.Popen[bytes]) -> None:
     """Until the slow call has reserved (polled: the test asserts no timing)."""
     while not ledger_path().exists() or not _reservations():
@@ -89,15 +100,8 @@ def _reservations() -> list[tuple[object, ...]]:
 
 
 def test_a_killed_process_does_not_hold_the_budget(tmp_path: Path) -> None:
-    # The first call waits an hour before its first word, holding the whole budget.
     config = _config(tmp_path)
-    slow = tmp_path / "slow.yaml"
-    slow.write_text(CONFIG.replace("{words: 20}", "{words: 20, ttft_s: 3600}"))
-    proc = subprocess.Popen(
-        [*COMMAND, "--config", str(slow), "run", "-m", "fake:lorem", "hi"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = _start_slow_call(tmp_path)
     try:
         _wait_for_reservation(proc)
     finally:
@@ -111,13 +115,7 @@ def test_a_killed_process_does_not_hold_the_budget(tmp_path: Path) -> None:
 
 
 def test_sigterm_writes_the_attempt_as_interrupted_and_settles(tmp_path: Path) -> None:
-    slow = tmp_path / "slow.yaml"
-    slow.write_text(CONFIG.replace("{words: 20}", "{words: 20, ttft_s: 3600}"))
-    proc = subprocess.Popen(
-        [*COMMAND, "--config", str(slow), "run", "-m", "fake:lorem", "hi"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = _start_slow_call(tmp_path)
     try:
         _wait_for_reservation(proc)
         proc.send_signal(signal.SIGTERM)

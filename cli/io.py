@@ -7,6 +7,7 @@ result for that line and the rest go on.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -241,3 +242,37 @@ def error_object(item_id: str, line: int, error: BaseException, status: int) -> 
         "line": line,
         "error": {"type": type(error).__name__, "message": scrub(str(error)), "exit_code": status},
     }
+
+
+def output_error_line(exc: OSError) -> str:
+    """What to say when stdout cannot be written (a full disk, `>&-`, /dev/full): the
+    fault as it is, in one line, instead of an internal error (exit 1). Also points
+    stdout at /dev/null, so the interpreter's last flush does not fail a second time."""
+    import contextlib
+    import os
+    import sys
+
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno is not None and not exc.strerror:
+        what = os.strerror(exc.errno)
+    return f"cannot write the output: {what}"
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream the shell closed (`llm ... >&-`): Python then gives
+    None, and writing to it reports EBADF like any other failed write."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    def isatty(self) -> bool:
+        return False

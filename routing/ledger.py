@@ -17,6 +17,7 @@ write it is a LedgerError (exit 1) that names the file and says how to go on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import time
@@ -133,6 +134,17 @@ class Ledger:
         self._retry(self._prepare)
 
     def _error(self, exc: BaseException) -> LedgerError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return LedgerError(
+                f"ledger {self.path} is locked by another process (waited {self.timeout_s:g} s); "
+                "try again, or run `llm run --no-ledger` to go on without it"
+            )
+        if "full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+            return LedgerError(
+                f"ledger {self.path}: the disk is full ({text}); free some space, "
+                "or run `llm run --no-ledger` to go on without it"
+            )
         return LedgerError(
             f"ledger {self.path} is unreadable ({exc}); move it aside, "
             "or run `llm run --no-ledger` to go on without it"

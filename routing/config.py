@@ -125,6 +125,12 @@ PROVIDER_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Keys whose map keys or list items are provider names (checked like a `tiers:` ref).
+_NAMES_PROVIDERS = frozenset(
+    ("budgets.per_provider", "routing.local_preference", "routing.cloud_preference")
+)
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
@@ -244,6 +250,8 @@ def _validate(node: Any, schema: Any, where: str, key: str, refs: list[Any]) -> 
     if isinstance(schema, tuple):
         if not isinstance(node, yaml.MappingNode):
             raise _fail(where, node, key, "a mapping")
+        if key in _NAMES_PROVIDERS:
+            refs.extend((str(k.value), k, f"{key}.{k.value}") for k, _ in node.value)
         return {
             str(k.value): _validate(v, schema[1], where, f"{key}.{k.value}", refs)
             for k, v in node.value
@@ -251,6 +259,8 @@ def _validate(node: Any, schema: Any, where: str, key: str, refs: list[Any]) -> 
     value = _construct(node, where, key)
     if schema == "ref" and isinstance(value, str):
         refs.append((value, node, key))
+    if key in _NAMES_PROVIDERS and isinstance(node, yaml.SequenceNode):
+        refs.extend((str(item.value), item, key) for item in node.value)
     return _check_scalar(value, schema, where, node, key)
 
 

@@ -176,3 +176,24 @@ def test_route_and_run_refuse_a_bad_config_the_same_way(tmp_path: Path, command:
         f"llm: error: {path}:2: 'providers.mine' names the unknown kind 'fakee'; "
         "did you mean 'fake'?\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "budgets:\n  per_provider:\n    opanai: {monthly_usd: 1}\n",
+            "c.yaml:3: 'budgets.per_provider.opanai' names the unknown provider 'opanai'; "
+            "did you mean 'openai'?",
+        ),
+        (
+            "routing:\n  cloud_preference:\n    - anthropic\n    - gogle\n",
+            "c.yaml:4: 'routing.cloud_preference' names the unknown provider 'gogle'; "
+            "did you mean 'google'?",
+        ),
+    ],
+)
+def test_provider_names_in_budgets_and_preferences_are_checked(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/x/c.yaml"))
+    assert str(info.value) == "/x/" + message

@@ -112,6 +112,7 @@ PROVIDER_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "mlx": {"max_tokens": "int"},
     "ollama": {
+        **_CLOUD,  # its HTTP client's timeouts and retries
         "host": "str",
         "keep_alive": "scalar",
         "preload_keep_alive": "scalar",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @dataclass
 class Environment:
     stdin: IO[bytes] = field(default_factory=lambda: sys.stdin.buffer)
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout or _closed("stdout"))
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     config_path: str | None = None
@@ -70,6 +70,12 @@ class Environment:
     def close(self) -> None:
         if self._routing is not None:
             self._routing.registry.close()
+
+
+def _closed(name: str) -> IO[str]:
+    from convergio_llm.cli.io import ClosedStream
+
+    return ClosedStream(name)  # type: ignore[return-value]
 
 
 def _isatty(stream: object) -> bool:

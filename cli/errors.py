@@ -43,6 +43,13 @@ def guard(func: F) -> F:
         except BrokenPipeError:
             _silence_broken_pipe()
             raise click.exceptions.Exit(int(ExitStatus.OK)) from None
+        except OSError as exc:  # stdout on a full disk, /dev/full, or closed
+            from convergio_llm.cli.io import output_error_line
+
+            if debug:
+                raise
+            click.echo(f"llm: error: {scrub(output_error_line(exc))}", err=True)
+            raise click.exceptions.Exit(int(ExitStatus.ERROR)) from None
         except Exception as exc:
             if debug:
                 raise

@@ -7,7 +7,10 @@ result for that line and the rest go on.
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import IO, Any, NamedTuple
@@ -15,8 +18,21 @@ from typing import IO, Any, NamedTuple
 from convergio_llm.cli.context import Environment
 from convergio_llm.providers.errors import InputError, LLMError, scrub
 from convergio_llm.providers.values import Message, Request
-from convergio_llm.routing.decision import SCHEMA as DECISION_SCHEMA
-from convergio_llm.routing.decision import Decision, request_from_json
+from convergio_llm.routing.decision import (
+    Decision,
+    is_decision_schema,
+    request_from_json,
+    unknown_schema,
+)
+
+# Deeper than any request or decision needs; deeper still would exhaust the recursion of
+# the JSON encoder and decoder (RecursionError), so such a line is refused by number.
+MAX_DEPTH = 64
+# A lone UTF-16 surrogate escape (\ud800 with no partner): JSON allows it, UTF-8 cannot
+# carry it, so it would fail later, when the request is written or sent.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+# What Python's reader turns into a float that is not finite (JSON has no such number).
+_NOT_FINITE = re.compile(r"NaN|Infinity|[eE]\+?\d{3}")
 
 
 class Item(NamedTuple):
@@ -67,11 +83,13 @@ def _prompt_request(prompt: str, defaults: Mapping[str, Any]) -> Request:
 
 
 def _is_decision_line(line: bytes) -> bool:
+    """A decision object of any schema version (an unknown one is then reported as such,
+    not routed anew as a prompt)."""
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
-    return isinstance(obj, dict) and obj.get("schema") == DECISION_SCHEMA
+    return isinstance(obj, dict) and is_decision_schema(obj.get("schema"))
 
 
 def _read_jsonl(
@@ -116,17 +134,82 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
-def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
+def _parse(text: str) -> Any:
+    """The JSON value of one line, refusing what would break later: nesting beyond
+    MAX_DEPTH, lone surrogates, NaN and infinities, integers too long to convert."""
     try:
         obj = _loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"invalid JSON ({str(exc).splitlines()[0]})") from None
+    # Both checks only look further when the text could hold the fault (the usual line
+    # has a handful of brackets and no escapes).
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if _SURROGATE.search(text) and _has_lone_surrogate(obj):
+        raise InputError("invalid JSON (a lone surrogate escape such as \\ud800 is not text)")
+    if _NOT_FINITE.search(text) and _has_non_finite(obj):
+        raise InputError("invalid JSON (NaN and infinite numbers are not JSON numbers)")
+    return obj
+
+
+def _depth(obj: Any) -> int:
+    """How deep lists and objects nest, found without recursion."""
+    deepest = 0
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _leaves(obj: Any) -> Iterator[Any]:
+    """Every string, number and key in a parsed JSON value, without recursion."""
+    stack = [obj]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        else:
+            yield node
+
+
+def _has_lone_surrogate(obj: Any) -> bool:
+    for leaf in _leaves(obj):
+        if isinstance(leaf, str):
+            try:
+                leaf.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def _has_non_finite(obj: Any) -> bool:
+    return any(isinstance(leaf, float) and not math.isfinite(leaf) for leaf in _leaves(obj))
+
+
+def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
+    obj = _parse(text)
     if isinstance(obj, str):
         obj = {"prompt": obj}
     if not isinstance(obj, dict):
         raise InputError("each line must be a JSON object")
     item_id = str(obj["id"]) if obj.get("id") is not None else str(number)
-    if obj.get("schema") == DECISION_SCHEMA:
+    schema = obj.get("schema")
+    if schema is not None:
+        if not is_decision_schema(schema):
+            raise InputError(unknown_schema(schema))
         decision = Decision.from_json(obj)
         request = with_defaults(decision.request, defaults)
         return Item(number, item_id, decision=replace(decision, request=request, id=item_id))
@@ -159,3 +242,37 @@ def error_object(item_id: str, line: int, error: BaseException, status: int) -> 
         "line": line,
         "error": {"type": type(error).__name__, "message": scrub(str(error)), "exit_code": status},
     }
+
+
+def output_error_line(exc: OSError) -> str:
+    """What to say when stdout cannot be written (a full disk, `>&-`, /dev/full): the
+    fault as it is, in one line, instead of an internal error (exit 1). Also points
+    stdout at /dev/null, so the interpreter's last flush does not fail a second time."""
+    import contextlib
+    import os
+    import sys
+
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno is not None and not exc.strerror:
+        what = os.strerror(exc.errno)
+    return f"cannot write the output: {what}"
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream the shell closed (`llm ... >&-`): Python then gives
+    None, and writing to it reports EBADF like any other failed write."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    def isatty(self) -> bool:
+        return False

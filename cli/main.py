@@ -68,6 +68,14 @@ def main() -> None:
     """Run the app; click's own usage errors become one line, like every other error."""
     import sys
 
+    # Undecodable bytes arrive as lone surrogates (surrogateescape): refuse before anything runs.
+    for number, arg in enumerate(sys.argv[1:], 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = len(arg[: exc.start].encode("utf-8"))
+            click.echo(f"llm: error: argument {number} is not valid UTF-8 (byte {byte})", err=True)
+            sys.exit(2)
     try:
         status = app.main(prog_name="llm", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -9,6 +11,7 @@ from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import LLMError, scrub
+from convergio_llm.routing.boundary import required_boundary
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
@@ -33,18 +36,42 @@ def run_command(env: Environment, options: RunOptions) -> int:
     hooks = make_hooks(env, options)
     status = ExitStatus.OK
     json_lines = options.json_out or options.jsonl
-    for item in read_items(env, options.prompt, options.jsonl, options.defaults):
-        item_status = run_item(env, item, options, hooks, json_lines)
-        if status == ExitStatus.OK:
-            status = item_status
+    with _sigterm_as_interrupt():
+        for item in read_items(env, options.prompt, options.jsonl, options.defaults):
+            item_status = run_item(env, item, options, hooks, json_lines)
+            if status == ExitStatus.OK:
+                status = item_status
     return int(status)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run as Ctrl-C does: the attempt in flight writes its ledger row
+    (outcome interrupted) and settles its budget reservation before the process exits."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def make_hooks(env: Environment, options: RunOptions) -> Hooks:
     """The ledger, budget and cache hooks for this run (imported here: sqlite3 is not light)."""
     from convergio_llm.routing.accounting import make_hooks as make
 
-    return make(env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger)
+    return make(
+        env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger, warn=env.warn
+    )
 
 
 def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
@@ -73,12 +100,21 @@ def run_item(
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
+            if attempt.outcome == "refused":
+                env.warn(f"{attempt.message}; trying {nxt.ref}")
+                return
             env.warn(
                 f"{attempt.provider}:{attempt.model} failed ({attempt.message}); trying {nxt.ref}"
             )
 
         outcome = execute(
-            decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback
+            decision,
+            env.registry,
+            on_text=on_text,
+            hooks=hooks,
+            on_fallback=on_fallback,
+            boundary=required_boundary(env.routing, options.policy, decision),
+            on_notice=env.warn,
         )
     except LLMError as exc:
         status = status_for(exc)

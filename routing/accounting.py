@@ -1,8 +1,9 @@
 """The hooks `execute()` calls around each attempt: cache lookup, budget check, ledger row.
 
-Before a cloud call the budget reserves its estimated cost (refusing it with
-BudgetExceeded when a limit would be crossed); after the call the ledger records the
-real cost in the same transaction that drops the reservation. With
+Before a priced call the budget reserves its cost at a `max_tokens` capped to what is
+left (refusing it with BudgetExceeded when not even that fits); after the call the
+ledger records the real cost in the same transaction that drops the reservation; an
+interrupted call is recorded as `interrupted` at what it had reserved. With
 `budgets.on_exceed: refuse` (the default) a refused request is refused whole, so it
 ends with exit 4; with `local`, only targets that cost money are refused, and the
 decision's next (local) target answers instead.
@@ -11,26 +12,36 @@ decision's next (local) target answers instead.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from convergio_llm.providers.base import Completion, Request
 from convergio_llm.providers.errors import BudgetExceeded, LLMError
 from convergio_llm.routing import budget
+from convergio_llm.routing.boundary import BoundaryRefused
 from convergio_llm.routing.cache import ResponseCache, request_hash
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Target
+from convergio_llm.routing.execute import Interrupted
 from convergio_llm.routing.ledger import Ledger, Row, open_ledger
 
 
 class Accounting:
     def __init__(
-        self, config: Any, ledger: Ledger | None = None, cache: ResponseCache | None = None
+        self,
+        config: Any,
+        ledger: Ledger | None = None,
+        cache: ResponseCache | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
         self.cache = cache
-        # The reservation held by the attempt in flight (attempts run one at a time).
-        self._pending: tuple[Request, Target, int] | None = None
+        self.warn = warn
+        # The reservation held by the attempt in flight (attempts run one at a time), and
+        # whether its max_tokens was capped by the budget.
+        self._pending: tuple[Request, Target, int, bool, float] | None = None
         self._refused: tuple[Request, BudgetExceeded] | None = None
 
     def cached(self, target: Target, request: Request) -> Completion | None:
@@ -38,25 +49,38 @@ class Accounting:
             return None
         return self.cache.get(target.provider, target.model, request)
 
-    def before_attempt(self, target: Target, request: Request) -> None:
+    def before_attempt(self, target: Target, request: Request) -> Request | None:
+        """Reserve what the call may cost; return the request with `max_tokens` capped to
+        what the budget can pay (budget.py), or None to send it as it is."""
         if self.ledger is None:
-            return
+            return None
         if self._refused is not None and self._refused[0] is request:
             raise self._refused[1]
         found = budget.limits(self.config, target.provider)
         if not found:
-            return
-        estimate = budget.estimated_cost(target.provider, target.model, request, self.config)
+            return None
+        plan = budget.call_plan(target.provider, target.model, request, self.config)
         # Free calls never bind a budget; an unknown price cannot be checked before the call.
-        if not estimate:
-            return
+        if plan is None:
+            return None
         try:
-            held = self.ledger.reserve(target.provider, estimate, budget.windows(found))
+            held = self.ledger.reserve(
+                target.provider, plan.cost(plan.wanted), budget.windows(found), fit=plan.fit
+            )
         except BudgetExceeded as exc:
             if budget.on_exceed(self.config) != "local":
                 self._refused = (request, exc)
             raise
-        self._pending = (request, target, held)
+        capped = plan.chosen < plan.wanted
+        self._pending = (request, target, held, capped, plan.cost(plan.chosen))
+        if capped and self.warn is not None:
+            self.warn(
+                f"budget: max_tokens capped to {plan.chosen} (of {plan.wanted}): what is left "
+                f"pays for no more at {target.ref}'s price"
+            )
+        if capped or request.max_tokens is None:
+            return request.with_params(max_tokens=plan.chosen)
+        return None
 
     def after_attempt(
         self,
@@ -67,12 +91,16 @@ class Accounting:
         elapsed_s: float,
         cache_hit: bool,
     ) -> float | None:
-        reservation = None
+        reservation, capped, held_usd = None, False, 0.0
         if self._pending is not None and self._pending[0] is request and self._pending[1] == target:
-            reservation = self._pending[2]
+            _, _, reservation, capped, held_usd = self._pending
             self._pending = None
         row, cost = self._row(target, request, completion, error, elapsed_s, cache_hit)
-        if completion is not None and not cache_hit and self.cache is not None:
+        if isinstance(error, Interrupted):
+            # Stopped mid-call: what it cost is unknown, so it is charged what was reserved.
+            row = replace(row, outcome="interrupted", cost_usd=held_usd)
+        # An answer cut short by the budget's cap is not what the request asks for: not cached.
+        if completion is not None and not cache_hit and not capped and self.cache is not None:
             self.cache.put(target.provider, target.model, request, completion)
         if self.ledger is not None:
             self.ledger.record(row, reservation)
@@ -95,7 +123,8 @@ class Accounting:
             "ts": time.time(),
         }
         if completion is None:
-            outcome = "refused" if isinstance(error, BudgetExceeded) else "error"
+            refused = isinstance(error, (BudgetExceeded, BoundaryRefused))
+            outcome = "refused" if refused else "error"
             error_type = type(error).__name__ if error is not None else None
             # A call that failed before answering reported no usage: nothing is known billed.
             return Row(outcome=outcome, error_type=error_type, cost_usd=0.0, **common), 0.0
@@ -125,7 +154,12 @@ class Accounting:
         return row, cost
 
 
-def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True) -> Accounting:
+def make_hooks(
+    context: Context,
+    use_cache: bool = True,
+    use_ledger: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> Accounting:
     """The hooks for one `llm run` process; opening a broken ledger fails here, in one line."""
     config = context.config
     ledger = None
@@ -136,5 +170,6 @@ def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True
         cache = ResponseCache(
             ttl_days=float(config.get("cache.ttl_days", 30)),
             deterministic_only=bool(config.get("cache.deterministic_only", True)),
+            warn=warn,
         )
-    return Accounting(config, ledger, cache)
+    return Accounting(config, ledger, cache, warn)

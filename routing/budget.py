@@ -5,10 +5,14 @@
       daily_usd: 2               # calendar day, local time
       per_provider: {anthropic: {monthly_usd: 10, daily_usd: 1}}
       on_exceed: refuse          # or `local`: an over-budget cloud call falls through to local
-      estimate_output_tokens: 512  # output assumed when a request sets no max_tokens
+      estimate_output_tokens: 4096 # max_tokens of a budgeted call that sets none
 
-A call is checked before it is made, with its estimated cost: estimated input tokens
-plus `max_tokens` (or `estimate_output_tokens`) of output, at the target's price.
+A budgeted call cannot spend more than is left: before it is made, `max_tokens` (or
+`estimate_output_tokens` when the request sets none) is capped to what the remaining
+budget can pay at the target's price, and that cap is reserved in the ledger in the same
+transaction that reads the spend (so parallel processes cannot overspend together); the
+real cost replaces the reservation when the call ends. Input tokens are estimated
+(~4 characters a token), so only a prompt far longer in tokens than that could overrun.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from convergio_llm.providers.values import Request, estimate_tokens
 
 if TYPE_CHECKING:
+    from convergio_llm.providers.prices import Price
     from convergio_llm.routing.ledger import Window
 
 Period = Literal["day", "month"]
-DEFAULT_OUTPUT_ESTIMATE = 512
+# Anthropic's own default max_tokens: a budgeted call with no max_tokens is sent this.
+DEFAULT_OUTPUT_ESTIMATE = 4096
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,45 @@ def estimated_cost(provider: str, model: str, request: Request, config: Any) -> 
         output_estimate(request, config),
         config,
     )
+
+
+class CallPlan:
+    """A priced call: the output it asks for, and how much of it a budget can pay for."""
+
+    def __init__(self, price: Price, input_tokens: int, wanted: int) -> None:
+        self.price = price
+        self.input_tokens = input_tokens
+        self.wanted = wanted
+        self.chosen = wanted  # set by fit()
+
+    def cost(self, output_tokens: int) -> float:
+        return self.price.cost(self.input_tokens, output_tokens)
+
+    def fit(self, headroom_usd: float) -> float:
+        """The most output (≤ wanted, ≥ 1) that `headroom_usd` pays for, kept in `chosen`;
+        its cost is what to reserve. When not even one token fits, that one token's cost
+        is returned, and the ledger refuses it, naming the budget (BudgetExceeded)."""
+        low, high = 1, self.wanted  # the largest n with cost(n) <= headroom (cost grows with n)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.cost(mid) <= headroom_usd:
+                low = mid
+            else:
+                high = mid - 1
+        self.chosen = low
+        return self.cost(low)
+
+
+def call_plan(provider: str, model: str, request: Request, config: Any) -> CallPlan | None:
+    """The plan for a call that a budget must check; None when it is free or unpriced (an
+    unknown price cannot be checked before the call)."""
+    from convergio_llm.providers.prices import price_for
+
+    price = price_for(provider, model, config)
+    if price is None:
+        return None
+    plan = CallPlan(price, estimate_tokens(request.prompt_text), output_estimate(request, config))
+    return plan if plan.cost(plan.wanted) > 0 else None
 
 
 def on_exceed(config: Any) -> str:

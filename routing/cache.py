@@ -3,16 +3,20 @@
 The key hashes (provider, model, messages, generation parameters). Only deterministic
 requests (temperature 0 or a fixed seed) are cached unless the config says
 `cache: {deterministic_only: false}`; entries expire after `ttl_days` (30 by default).
-The cache is an optimisation: if its file is unusable it is skipped, never fatal.
+The cache is an optimisation: if its file is unusable it is skipped, never fatal. A
+damaged entry (not the JSON this module writes) is a miss: it is deleted, and the first
+one in a process is said once through `warn`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +60,11 @@ class ResponseCache:
         path: Path | None = None,
         ttl_days: float = DEFAULT_TTL_DAYS,
         deterministic_only: bool = True,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.path = path or cache_path()
+        self.warn = warn
+        self._warned = False
         self.ttl_s = ttl_days * 86400
         self.deterministic_only = deterministic_only
         self._db: sqlite3.Connection | None = None
@@ -83,14 +90,29 @@ class ResponseCache:
     def get(self, provider: str, model: str, request: Request) -> Completion | None:
         if not self.wants(request) or (db := self._connect()) is None:
             return None
+        key = cache_key(provider, model, request)
         try:
             row = db.execute(
                 "SELECT completion FROM responses WHERE key = ? AND ts >= ?",
-                (cache_key(provider, model, request), time.time() - self.ttl_s),
+                (key, time.time() - self.ttl_s),
             ).fetchone()
         except sqlite3.Error:
             return None
-        return None if row is None else _completion(json.loads(row[0]))
+        if row is None:
+            return None
+        try:
+            return _completion(json.loads(row[0]))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            self._repair(db, key)
+            return None
+
+    def _repair(self, db: sqlite3.Connection, key: str) -> None:
+        """Drop a damaged entry (the call then runs and stores a good one) and say so once."""
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("DELETE FROM responses WHERE key = ?", (key,))
+        if not self._warned and self.warn is not None:
+            self._warned = True
+            self.warn(f"cache: a damaged entry in {self.path} was ignored and removed")
 
     def put(self, provider: str, model: str, request: Request, completion: Completion) -> None:
         if not self.wants(request) or (db := self._connect()) is None:
@@ -128,12 +150,26 @@ def _stored(completion: Completion) -> dict[str, Any]:
     }
 
 
-def _completion(data: dict[str, Any]) -> Completion:
+_USAGE_INTS = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens")
+
+
+def _completion(data: Any) -> Completion:
+    """The stored answer; TypeError/KeyError when it is not what `_stored` wrote."""
+    text, usage = data["text"], data["usage"]
+    finish_reason = data.get("finish_reason")
+    if not isinstance(text, str) or not isinstance(usage, dict):
+        raise TypeError("not a stored completion")
+    if not isinstance(data["provider"], str) or not isinstance(data["model"], str):
+        raise TypeError("not a stored completion")
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        raise TypeError("not a stored completion")
+    if not all(type(usage.get(k, 0)) is int for k in _USAGE_INTS):
+        raise TypeError("not a stored completion")
     # A cached answer took no generation time: its timings are zero, not the original's.
     return Completion(
-        text=data["text"],
-        finish_reason=data.get("finish_reason"),
-        usage=Usage(**data["usage"]),
+        text=text,
+        finish_reason=finish_reason,
+        usage=Usage(**usage),
         timings=Timings(ttft_s=0.0, total_s=0.0),
         provider=data["provider"],
         model=data["model"],

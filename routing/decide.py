@@ -36,6 +36,7 @@ from convergio_llm.routing.rules import (
     local_reason_for,
     offline_rule,
     overrides_of,
+    privacy_config,
     privacy_rule,
     quality_entry,
 )
@@ -159,14 +160,7 @@ def _plan(context: Context, policy: Policy) -> _Plan:
     config = context.config
     profile = policy.profile or config.profile
     platform = policy.platform or context.platform()
-    auto = bool(config.get("privacy.auto_detect", True))
-    privacy = PrivacyConfig(
-        auto=auto,
-        terms=tuple(config.get("privacy.terms") or ()),
-        patterns=tuple(context.privacy_patterns()) if auto else (),
-        ignore=frozenset(config.get("privacy.ignore") or ()),
-        required=bool(config.get("privacy.required")),
-    )
+    privacy = privacy_config(context)
     budget = budget_rule(context, policy, profile)
     engine, platform_looked = local_engine(context, platform)
     local = tuple(local_chain(context, engine, platform))

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 from convergio_llm.providers.errors import InputError
 from convergio_llm.providers.values import Message, Request
 
-SCHEMA = "convergio-llm/decision/v1"
+SCHEMA_FAMILY = "convergio-llm/decision/"
+SCHEMA = SCHEMA_FAMILY + "v1"
 RULES = ("override", "privacy", "offline", "budget", "platform", "complexity", "quality")
 # What `write_json` would call: json.dumps(obj, ensure_ascii=False, default=str), built once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -121,34 +122,42 @@ class Decision:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Decision:
-        if obj.get("schema") != SCHEMA:
-            raise InputError(f"not a decision object (schema must be {SCHEMA!r})")
+        """A decision read back from JSON: untrusted input (it may have been edited), so
+        every field is checked for its type; a wrong one is an InputError naming it."""
+        schema = obj.get("schema")
+        if schema != SCHEMA:
+            raise InputError(unknown_schema(schema))
         try:
             request = request_from_json(obj["request"])
-            fallbacks = tuple(
-                Target(str(f["provider"]), str(f["model"])) for f in obj.get("fallbacks") or ()
-            )
-            trace = tuple(
-                TraceEntry(str(t["rule"]), dict(t.get("looked_at") or {}), str(t["verdict"]))
-                for t in obj.get("trace") or ()
-            )
-            return cls(
-                request=request,
-                provider=_text(obj, "provider"),
-                model=_text(obj, "model"),
-                tier=obj.get("tier"),
-                reason=str(obj.get("reason") or ""),
-                complexity=dict(obj.get("complexity") or {}),
-                estimated_cost_usd=obj.get("estimated_cost_usd"),
-                fallbacks=fallbacks,
-                trace=trace,
-                local_only=bool(obj.get("local_only", False)),
-                id=None if obj.get("id") is None else str(obj["id"]),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise InputError(
-                f"malformed decision object ({exc.__class__.__name__}: {exc})"
-            ) from None
+        except KeyError:
+            raise InputError("decision field 'request' is missing") from None
+        local_only = obj.get("local_only", False)
+        if not isinstance(local_only, bool):
+            raise InputError("decision field 'local_only' must be true or false")
+        item_id = obj.get("id")
+        return cls(
+            request=request,
+            provider=_text(obj, "provider"),
+            model=_text(obj, "model"),
+            tier=_optional(obj, "tier", str, "a string"),
+            reason=_optional(obj, "reason", str, "a string") or "",
+            complexity=_optional(obj, "complexity", Mapping, "an object") or {},
+            estimated_cost_usd=_cost(obj),
+            fallbacks=tuple(_target(f, i) for i, f in enumerate(_list(obj, "fallbacks"), 1)),
+            trace=tuple(_trace_entry(t, i) for i, t in enumerate(_list(obj, "trace"), 1)),
+            local_only=local_only,
+            id=None if item_id is None else str(item_id),
+        )
+
+
+def is_decision_schema(schema: object) -> bool:
+    """Any version of the decision schema, this build's or not (so a newer one is an error,
+    not a prompt to route anew)."""
+    return isinstance(schema, str) and schema.startswith(SCHEMA_FAMILY)
+
+
+def unknown_schema(schema: object) -> str:
+    return f"unknown schema {schema!r}: this build reads decision objects of {SCHEMA}"
 
 
 def _text(obj: Mapping[str, Any], key: str) -> str:
@@ -156,6 +165,51 @@ def _text(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(f"decision field '{key}' must be a non-empty string")
     return value
+
+
+def _optional(obj: Mapping[str, Any], key: str, kind: Any, what: str) -> Any:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise InputError(f"decision field '{key}' must be {what} (got {type(value).__name__})")
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _cost(obj: Mapping[str, Any]) -> float | None:
+    value = obj.get("estimated_cost_usd")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError("decision field 'estimated_cost_usd' must be a number or null")
+    return float(value)
+
+
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"decision field '{key}' must be a list")
+    return value
+
+
+def _target(value: Any, index: int) -> Target:
+    where = f"fallbacks[{index}]"
+    if not isinstance(value, Mapping):
+        raise InputError(f"decision field '{where}' must be an object")
+    return Target(_text(value, "provider"), _text(value, "model"))
+
+
+def _trace_entry(value: Any, index: int) -> TraceEntry:
+    where = f"trace[{index}]"
+    if not isinstance(value, Mapping):
+        raise InputError(f"decision field '{where}' must be an object")
+    looked = value.get("looked_at")
+    if looked is not None and not isinstance(looked, Mapping):
+        raise InputError(f"decision field '{where}.looked_at' must be an object")
+    rule, verdict = value.get("rule"), value.get("verdict")
+    if not isinstance(rule, str) or not isinstance(verdict, str):
+        raise InputError(f"decision field '{where}' needs 'rule' and 'verdict' strings")
+    return TraceEntry(rule, dict(looked or {}), verdict)
 
 
 _ROLES = ("system", "user", "assistant")

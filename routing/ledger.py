@@ -17,6 +17,8 @@ write it is a LedgerError (exit 1) that names the file and says how to go on.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
 import time
 import weakref
@@ -29,7 +31,8 @@ from convergio_llm.providers.errors import BudgetExceeded, LLMError
 
 NANO = 1_000_000_000
 BUSY_TIMEOUT_S = 30.0
-# A reservation whose process died before settling stops holding budget after this.
+# A reservation holds budget while the process that made it is alive (its pid is kept and
+# checked); this is the backstop for one made on another host sharing the file.
 RESERVATION_TTL_S = 3600.0
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -62,6 +65,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             cost_nusd INTEGER NOT NULL
         )""",
     ),
+    # The reserving process, so a killed one's reservation stops holding the budget at once.
+    2: ("ALTER TABLE reservations ADD COLUMN pid INTEGER",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -86,7 +91,7 @@ class Row:
 
     provider: str
     model: str
-    outcome: str  # ok | error | refused
+    outcome: str  # ok | error | refused | interrupted
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
@@ -129,6 +134,17 @@ class Ledger:
         self._retry(self._prepare)
 
     def _error(self, exc: BaseException) -> LedgerError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return LedgerError(
+                f"ledger {self.path} is locked by another process (waited {self.timeout_s:g} s); "
+                "try again, or run `llm run --no-ledger` to go on without it"
+            )
+        if "full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+            return LedgerError(
+                f"ledger {self.path}: the disk is full ({text}); free some space, "
+                "or run `llm run --no-ledger` to go on without it"
+            )
         return LedgerError(
             f"ledger {self.path} is unreadable ({exc}); move it aside, "
             "or run `llm run --no-ledger` to go on without it"
@@ -210,27 +226,41 @@ class Ledger:
 
         self._retry(write)
 
-    def reserve(self, provider: str, estimate_usd: float, windows: Sequence[Window]) -> int:
-        """Hold `estimate_usd` against every window; BudgetExceeded if one would overflow."""
-        estimate = to_nano(estimate_usd) or 0
+    def reserve(
+        self,
+        provider: str,
+        estimate_usd: float,
+        windows: Sequence[Window],
+        fit: Callable[[float], float] | None = None,
+    ) -> int:
+        """Hold `estimate_usd` against every window; BudgetExceeded if one would overflow.
+        With `fit`, hold `fit(headroom)` instead: headroom is what the tightest window has
+        left, read in the same transaction."""
 
         def hold() -> int:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             now = time.time()
-            for window in windows:
-                used = self._spent(window.since, window.provider) + self._reserved(
-                    now, window.provider
+            self._drop_dead(now)
+            used = [
+                self._spent(w.since, w.provider) + self._reserved(now, w.provider) for w in windows
+            ]
+            estimate = to_nano(estimate_usd) or 0
+            if fit is not None and windows:
+                headroom = min(
+                    (to_nano(w.usd) or 0) - u for w, u in zip(windows, used, strict=True)
                 )
-                if used + estimate > (to_nano(window.usd) or 0):
+                estimate = to_nano(fit(headroom / NANO)) or 0
+            for window, spent in zip(windows, used, strict=True):
+                if spent + estimate > (to_nano(window.usd) or 0):
                     db.execute("ROLLBACK")
                     raise BudgetExceeded(
-                        f"{window.label} budget: ${used / NANO:.2f} of ${window.usd:.2f} used; "
-                        f"this call may cost ${estimate_usd:.4f} more"
+                        f"{window.label} budget: ${spent / NANO:.2f} of ${window.usd:.2f} used; "
+                        f"this call may cost ${estimate / NANO:.4f} more"
                     )
             cursor = db.execute(
-                "INSERT INTO reservations (ts, provider, cost_nusd) VALUES (?, ?, ?)",
-                (now, provider, estimate),
+                "INSERT INTO reservations (ts, provider, cost_nusd, pid) VALUES (?, ?, ?, ?)",
+                (now, provider, estimate, os.getpid()),
             )
             db.execute("COMMIT")
             return int(cursor.lastrowid or 0)
@@ -253,12 +283,24 @@ class Ledger:
         return int(total)
 
     def _reserved(self, now: float, provider: str | None) -> int:
+        """What running calls hold: a reservation whose process has died holds nothing."""
         where, args = _scope(provider)
-        (total,) = self._db.execute(
-            f"SELECT COALESCE(SUM(cost_nusd), 0) FROM reservations WHERE ts >= ?{where}",
+        rows = self._db.execute(
+            f"SELECT pid, cost_nusd FROM reservations WHERE ts >= ?{where}",
             (now - RESERVATION_TTL_S, *args),
-        ).fetchone()
-        return int(total)
+        ).fetchall()
+        return sum(int(cost) for pid, cost in rows if pid is None or _alive(int(pid)))
+
+    def _drop_dead(self, now: float) -> None:
+        """Delete reservations of processes that died before settling (in a write)."""
+        rows = self._db.execute("SELECT id, pid, ts FROM reservations").fetchall()
+        dead = [
+            (rid,)
+            for rid, pid, ts in rows
+            if ts < now - RESERVATION_TTL_S or (pid is not None and not _alive(int(pid)))
+        ]
+        if dead:
+            self._db.executemany("DELETE FROM reservations WHERE id = ?", dead)
 
     def spent(self, since: float, provider: str | None = None) -> float:
         """USD recorded since `since`, plus what running calls have reserved."""
@@ -270,6 +312,19 @@ class Ledger:
     def query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL over `attempts` for the reports."""
         return self._retry(lambda: self._db.execute(sql, tuple(args)).fetchall())
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (signal 0 checks, sends nothing)."""
+    if pid == os.getpid() or os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
 
 
 def _scope(provider: str | None) -> tuple[str, tuple[str, ...]]:

@@ -50,6 +50,19 @@ class PrivacyConfig(NamedTuple):
     required: bool
 
 
+def privacy_config(context: Context) -> PrivacyConfig:
+    """The privacy settings from the config, as routing and the executor's scan use them."""
+    config = context.config
+    auto = bool(config.get("privacy.auto_detect", True))
+    return PrivacyConfig(
+        auto=auto,
+        terms=tuple(config.get("privacy.terms") or ()),
+        patterns=tuple(context.privacy_patterns()) if auto else (),
+        ignore=frozenset(config.get("privacy.ignore") or ()),
+        required=bool(config.get("privacy.required")),
+    )
+
+
 def check_policy(policy: Policy) -> None:
     if policy.profile is not None and policy.profile not in PROFILES:
         raise InputError(f"--profile must be one of {', '.join(PROFILES)} (got {policy.profile!r})")

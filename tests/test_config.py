@@ -93,3 +93,107 @@ def test_cli_reports_a_bad_config_in_one_line_with_exit_2(tmp_path: Path) -> Non
 
 def test_empty_file_is_the_defaults(tmp_path: Path) -> None:
     assert parse_config("", tmp_path / "c.yaml").data == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "providers:\n  anthropic: {timeout: fast}\n",
+            "c.yaml:2: 'providers.anthropic.timeout' must be a non-negative number",
+        ),
+        (
+            "providers:\n  anthropic: 5\n",
+            "c.yaml:2: 'providers.anthropic' must be a mapping of options",
+        ),
+        (
+            "providers:\n  anthropic: {bogus: 1}\n",
+            "c.yaml:2: unknown key 'providers.anthropic.bogus' (expected one of",
+        ),
+        (
+            "providers:\n  anthropic:\n    max_retires: 1\n",
+            "c.yaml:3: unknown key 'providers.anthropic.max_retires' (expected one of",
+        ),
+        (
+            "providers:\n  vllm: {kind: opneai, base_url: 'http://h/v1'}\n",
+            "c.yaml:2: 'providers.vllm' names the unknown kind 'opneai'; did you mean 'openai'?",
+        ),
+        (
+            "providers:\n  vllm: {base_url: 'http://h/v1'}\n",
+            "c.yaml:2: 'providers.vllm' names the unknown provider 'vllm'",
+        ),
+        (
+            "tiers:\n  medium: antropic:claude-haiku-4-5\n",
+            "c.yaml:2: 'tiers.medium' names the unknown provider 'antropic'; "
+            "did you mean 'anthropic'?",
+        ),
+        (
+            "providers:\n  ollama: {read_timeout: !!python/object/apply:os.system [true]}\n",
+            "c.yaml:2: 'providers.ollama.read_timeout': could not determine a constructor",
+        ),
+        (
+            "profile: !!python/object/apply:os.system ['echo pwned']\n",
+            "c.yaml:1: 'profile': could not determine a constructor",
+        ),
+        ("budgets:\n  monthly_usd: .nan\n", "c.yaml:2: 'budgets.monthly_usd' must be a non-neg"),
+        ("profil: pro\n", "c.yaml:1: unknown key 'profil' (expected one of"),
+    ],
+)
+def test_every_key_is_checked_with_file_line_and_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/x/c.yaml"))
+    assert str(info.value).startswith("/x/" + message)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_keys_name_the_nearest_valid_one() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean 'max_retries'\?$"):
+        parse_config("providers:\n  anthropic: {max_retires: 1}\n")
+    with pytest.raises(ConfigError, match=r"did you mean 'profile'\?$"):
+        parse_config("profil: pro\n")
+
+
+def test_instances_tiers_and_options_that_exist_load() -> None:
+    config = parse_config(
+        "tiers: {simple: 'backup:echo', complex: 'anthropic:claude-opus-4-5'}\n"
+        "providers:\n"
+        "  backup: {kind: fake, ttft_s: 0.1, models: {simple: echo}}\n"
+        "  ollama: {host: 'http://127.0.0.1:11434', keep_alive: 5m, read_timeout: 60}\n"
+        "  anthropic: {timeout: 30, max_retries: 0, base_url: 'http://127.0.0.1:9'}\n"
+    )
+    assert config.providers["backup"]["ttft_s"] == 0.1
+    assert config.providers["ollama"]["keep_alive"] == "5m"
+
+
+@pytest.mark.parametrize("command", ["route", "run"])
+def test_route_and_run_refuse_a_bad_config_the_same_way(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("providers:\n  mine: {kind: fakee}\n")
+    result = run_llm("--config", str(path), command, "-m", "fake:echo", "hi")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode() == (
+        f"llm: error: {path}:2: 'providers.mine' names the unknown kind 'fakee'; "
+        "did you mean 'fake'?\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "budgets:\n  per_provider:\n    opanai: {monthly_usd: 1}\n",
+            "c.yaml:3: 'budgets.per_provider.opanai' names the unknown provider 'opanai'; "
+            "did you mean 'openai'?",
+        ),
+        (
+            "routing:\n  cloud_preference:\n    - anthropic\n    - gogle\n",
+            "c.yaml:4: 'routing.cloud_preference' names the unknown provider 'gogle'; "
+            "did you mean 'google'?",
+        ),
+    ],
+)
+def test_provider_names_in_budgets_and_preferences_are_checked(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/x/c.yaml"))
+    assert str(info.value) == "/x/" + message

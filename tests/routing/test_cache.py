@@ -114,3 +114,44 @@ def test_llm_run_reports_a_cache_hit() -> None:
     assert second["cost_usd"] == 0.0
     uncached = json.loads(run_llm(*args[:-1], "--no-cache", "cached words").stdout)
     assert uncached["cache_hit"] is False
+
+
+def test_a_damaged_entry_is_a_miss_said_once_and_replaced() -> None:
+    ctx = context()
+    request = Request.from_prompt("one two three", temperature=0)
+    said: list[str] = []
+    cache = ResponseCache(warn=said.append)
+    assert cache.get("fake", "echo", request) is None  # creates the file
+    key = cache_key("fake", "echo", request)
+    other = Request.from_prompt("four five", temperature=0)
+    db = sqlite3.connect(cache_path())
+    for k, damaged in ((key, {"text": 5}), (cache_key("fake", "echo", other), [1])):
+        db.execute(
+            "INSERT INTO responses (key, ts, completion) VALUES (?, ?, ?)",
+            (k, time.time(), json.dumps(damaged)),
+        )
+    db.commit()
+    assert cache.get("fake", "echo", request) is None
+    assert cache.get("fake", "echo", other) is None
+    assert len(said) == 1 and "damaged entry" in said[0]
+    assert db.execute("SELECT COUNT(*) FROM responses").fetchone() == (0,)
+    # The next run answers from the engine and stores a good entry again.
+    assert run(ctx, request) == (False, 0.006)
+    assert run(ctx, request) == (True, 0.0)
+    db.close()
+
+
+def test_a_damaged_entry_does_not_stop_llm_run() -> None:
+    request = Request.from_prompt("hello cache", temperature=0.0)
+    ResponseCache().get("fake", "echo", request)
+    db = sqlite3.connect(cache_path())
+    db.execute(
+        "INSERT INTO responses (key, ts, completion) VALUES (?, ?, ?)",
+        (cache_key("fake", "echo", request), time.time(), '{"text": 5}'),
+    )
+    db.commit()
+    db.close()
+    result = run_llm("run", "-m", "fake:echo", "-t", "0", input="hello cache")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"hello cache\n"
+    assert result.stderr.decode().count("damaged entry") == 1

@@ -38,6 +38,8 @@ class Boundary(NamedTuple):
     explicit_cloud: bool = False
     # How to scan content bound for the cloud; None: no scan (privacy.auto_detect false).
     privacy: PrivacyConfig | None = None
+    # A private-network host counts as this machine only when config trusts the LAN.
+    trust_local_network: bool = False
 
 
 def required_boundary(context: Context, policy: Policy, decision: Decision) -> Boundary:
@@ -63,6 +65,7 @@ def required_boundary(context: Context, policy: Policy, decision: Decision) -> B
         local_only=", ".join(reasons) or None,
         explicit_cloud=policy.private is False or policy.model is not None,
         privacy=privacy if privacy.auto else None,
+        trust_local_network=bool(config.get("privacy.trust_local_network")),
     )
 
 

@@ -67,7 +67,7 @@ class _Plan(NamedTuple):
     # By tier, and by (tier, already local).
     tiers: dict[str, _TierPlan]
     offline: dict[tuple[str, bool], tuple[Rule, tuple[Target, ...]]]
-    is_local: dict[str, bool]
+    is_local: dict[tuple[str, str], bool]
     # The privacy rule for a prompt with nothing found: the same for every such prompt, so
     # one entry (and its JSON text) is shared, like the budget and platform entries.
     no_findings: list[Rule]
@@ -142,7 +142,7 @@ def decide(request: Request, context: Context, policy: Policy, id: str | None = 
         estimated_cost_usd=cost,
         fallbacks=fallbacks,
         trace=trace,
-        local_only=bool(local_reason) and _is_local(context, plan, target.provider),
+        local_only=bool(local_reason) and _is_local(context, plan, target.provider, target.model),
         id=id,
     )
 
@@ -186,10 +186,10 @@ def _plan(context: Context, policy: Policy) -> _Plan:
     return plan
 
 
-def _is_local(context: Context, plan: _Plan, provider: str) -> bool:
-    found = plan.is_local.get(provider)
+def _is_local(context: Context, plan: _Plan, provider: str, model: str) -> bool:
+    found = plan.is_local.get((provider, model))
     if found is None:
-        found = plan.is_local[provider] = context.is_local(provider)
+        found = plan.is_local[provider, model] = context.is_local(provider, model)
     return found
 
 
@@ -283,11 +283,10 @@ def _forced(context: Context, policy: Policy) -> Target:
     assert policy.model is not None
     provider, model = split_ref(policy.model)
     flag = "--private" if policy.private else "--offline" if policy.offline else None
-    if flag and not context.is_local(provider):
-        raise InputError(
-            f"{flag} keeps the request local, but -m names the cloud provider '{provider}'"
-        )
     model = model or context.default_model(provider)
+    if flag and not context.is_local(provider, model):
+        where = f"target '{provider}:{model}'" if model else f"provider '{provider}'"
+        raise InputError(f"{flag} keeps the request local, but -m names the cloud {where}")
     if not model:
         raise NoProviderAvailable(f"provider '{provider}' has no default model; use -m")
     return Target(provider, model)

@@ -183,10 +183,14 @@ class Interrupted(ProviderError):
     """The run was stopped during this attempt (signal, or an output that failed)."""
 
 
-def _is_cloud(target: Target, registry: Registry) -> bool:
-    """Whether this target runs off this machine. The one place the executor asks: the
-    provider instance's own locality (an OpenAI-compatible server on loopback is local)."""
-    return registry.get(target.provider).locality == "cloud"
+def _is_cloud(target: Target, registry: Registry, trust_local_network: bool) -> bool:
+    """Whether this target runs off this machine. The one place the executor asks, with the
+    registry's per-target locality (providers/manifest.py: host, model name, remote flags):
+    an Ollama `-cloud` model or a public OLLAMA_HOST is cloud, a LAN host is unless trusted."""
+    where = registry.locality_of(target.provider, target.model)
+    if where == "local-network":
+        return not trust_local_network
+    return where == "cloud"
 
 
 class _BoundaryCheck:
@@ -210,7 +214,7 @@ class _BoundaryCheck:
         boundary = self.boundary
         if boundary.local_only is None and boundary.privacy is None:
             return
-        if not _is_cloud(target, self.registry):
+        if not _is_cloud(target, self.registry, boundary.trust_local_network):
             return
         if boundary.local_only is not None:
             raise BoundaryRefused(

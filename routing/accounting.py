@@ -11,6 +11,7 @@ decision's next (local) target answers instead.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from convergio_llm.providers.base import Completion, Request
@@ -18,20 +19,38 @@ from convergio_llm.providers.errors import BudgetExceeded, LLMError
 from convergio_llm.routing import budget
 from convergio_llm.routing.cache import ResponseCache, request_hash
 from convergio_llm.routing.context import Context
-from convergio_llm.routing.decision import Target
+from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.ledger import Ledger, Row, open_ledger
 
 
 class Accounting:
     def __init__(
-        self, config: Any, ledger: Ledger | None = None, cache: ResponseCache | None = None
+        self,
+        config: Any,
+        ledger: Ledger | None = None,
+        cache: ResponseCache | None = None,
+        is_local: Callable[[str], bool] | None = None,
     ) -> None:
         self.config = config
+        self._is_local = is_local
         self.ledger = ledger
         self.cache = cache
         # The reservation held by the attempt in flight (attempts run one at a time).
         self._pending: tuple[Request, Target, int] | None = None
         self._refused: tuple[Request, BudgetExceeded] | None = None
+        # How the request in flight was routed, for its ledger rows (see note_decision).
+        self._route: tuple[Request, dict[str, Any], Target] | None = None
+
+    def note_decision(self, decision: Decision) -> None:
+        """Remember how `decision` was routed, so its attempts' rows say it: score, label,
+        deciding rule (the reason's prefix) and, per target, local or cloud."""
+        found = decision.complexity
+        route = {
+            "route_score": found.get("score"),
+            "route_label": found.get("label"),
+            "route_rule": decision.reason.partition(":")[0] or None,
+        }
+        self._route = (decision.request, route, Target(decision.provider, decision.model))
 
     def cached(self, target: Target, request: Request) -> Completion | None:
         if self.cache is None:
@@ -93,6 +112,7 @@ class Accounting:
             "latency_s": elapsed_s,
             "request_hash": request_hash(request),
             "ts": time.time(),
+            **self._routing_of(target, request),
         }
         if completion is None:
             outcome = "refused" if isinstance(error, BudgetExceeded) else "error"
@@ -124,6 +144,16 @@ class Accounting:
         )
         return row, cost
 
+    def _routing_of(self, target: Target, request: Request) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self._is_local is not None:
+            fields["locality"] = "local" if self._is_local(target.provider) else "cloud"
+        if self._route is not None and self._route[0] is request:
+            fields.update(self._route[1])
+            if target != self._route[2] and fields.get("route_rule"):
+                fields["route_rule"] = f"{fields['route_rule']} (fallback)"
+        return fields
+
 
 def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True) -> Accounting:
     """The hooks for one `llm run` process; opening a broken ledger fails here, in one line."""
@@ -137,4 +167,4 @@ def make_hooks(context: Context, use_cache: bool = True, use_ledger: bool = True
             ttl_days=float(config.get("cache.ttl_days", 30)),
             deterministic_only=bool(config.get("cache.deterministic_only", True)),
         )
-    return Accounting(config, ledger, cache)
+    return Accounting(config, ledger, cache, is_local=context.is_local)

@@ -82,7 +82,7 @@ def load(text: str | None = None) -> Model:
     raw = json.loads(text)
     return Model(
         bias=float(raw["bias"]),
-        words={str(k): float(v) for k, v in raw["weights"].items()},
+        words=raw["weights"],  # JSON gives str → float already: no copy on every start
         dense=tuple(float(raw["dense"][name]) for name in DENSE),
         meta={k: v for k, v in raw.items() if k not in ("bias", "weights", "dense")},
     )

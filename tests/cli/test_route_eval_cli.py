@@ -16,10 +16,32 @@ from convergio_llm.providers.errors import InputError
 from convergio_llm.routing.complexity import assess, label_for
 from convergio_llm.routing.config import load_config
 
-WORDS = (
-    "explain prove the a cache python total each history design hello thanks code "
-    "function derivative poem river capital seven list report analyse integral bug"
-).split()
+WORDS = [
+    "explain",
+    "prove",
+    "the",
+    "a",
+    "cache",
+    "python",
+    "total",
+    "each",
+    "history",
+    "design",
+    "hello",
+    "thanks",
+    "code",
+    "function",
+    "derivative",
+    "poem",
+    "river",
+    "capital",
+    "seven",
+    "list",
+    "report",
+    "analyse",
+    "integral",
+    "bug",
+]
 
 
 def prompts(n: int, seed: int = 5) -> list[str]:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+
+import pytest
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.cost_audit import audit_command
@@ -18,17 +21,10 @@ from convergio_llm.routing.accounting import make_hooks
 from convergio_llm.routing.config import parse_config
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decide import Policy, decide
-from convergio_llm.routing.execute import execute
+from convergio_llm.routing.decision import Target
+from convergio_llm.routing.execute import ExecutionFailed, execute
 from convergio_llm.routing.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger, Row, ledger_path
-
-
-def rows(path: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(path)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM attempts ORDER BY id").fetchall()
-    finally:
-        db.close()
+from tests.routing.test_ledger import rows
 
 
 def test_a_schema_1_ledger_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -133,3 +129,18 @@ def test_the_audit_of_no_ledger_is_empty_and_creates_nothing() -> None:
     audit_command(env, since="2026-01-01", until="2026-01-31", json_out=True)
     assert json.loads(out.getvalue())["attempts"] == {"local": 0, "cloud": 0, "unknown": 0}
     assert not ledger_path().exists()
+
+
+def test_an_unknown_fallback_provider_is_recorded_without_a_locality() -> None:
+    config = parse_config("")
+    context = Context(config, Registry(config.providers))
+    decision = decide(Request.from_prompt("x"), context, Policy(model="fake:fail"))
+    decision = replace(decision, fallbacks=(Target("nosuch", "m"),))
+    hooks = make_hooks(context)
+    hooks.note_decision(decision)
+    with pytest.raises(ExecutionFailed):
+        execute(decision, context.registry, hooks=hooks)
+    first, second = rows(ledger_path())
+    assert (first["locality"], first["route_rule"]) == ("local", "override")
+    assert (second["provider"], second["locality"]) == ("nosuch", None)
+    assert second["route_rule"] == "override (fallback)"

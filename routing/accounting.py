@@ -10,6 +10,7 @@ decision's next (local) target answers instead.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -147,10 +148,9 @@ class Accounting:
     def _routing_of(self, target: Target, request: Request) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         if self._is_local is not None:
-            try:
+            # An unknown provider: its own error is what the attempt reports, not this one.
+            with contextlib.suppress(LLMError):
                 fields["locality"] = "local" if self._is_local(target.provider) else "cloud"
-            except LLMError:  # an unknown provider: its own error is what the attempt reports
-                pass
         if self._route is not None and self._route[0] is request:
             fields.update(self._route[1])
             if target != self._route[2] and fields.get("route_rule"):

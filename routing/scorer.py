@@ -113,14 +113,30 @@ def _cached_weights(model: Model, tokens: list[str]) -> float:
         return sum(map(cache.__getitem__, tokens))
 
 
+# log(1 + n) and 1/√n for the usual word counts, so a chat prompt costs no math calls.
+_TABLE = 1024
+_LOG1P = [math.log1p(i) for i in range(_TABLE)]
+_INV_SQRT = [0.0] + [1.0 / math.sqrt(i) for i in range(1, _TABLE)]
+_NAMES: dict[str, str] = {}  # token → the name an explanation gives it (its key)
+
+
+def _name(token: str) -> str:
+    name = _NAMES.get(token)
+    if name is None:
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+        name = _NAMES[token] = key_of(token) or token
+    return name
+
+
 def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]]:
     """The probability that the strong model is needed, and what pushed it up or down:
     the words (with their shapes) and whole-prompt signals with the largest terms in the
-    logit. The words are ranked in C by their weight: `llm route --jsonl` explains every
-    decision it prints, so this runs once per prompt."""
+    logit. `llm route --jsonl` explains every decision it prints, so this runs once per
+    prompt and is written for it: the words are ranked in C by their weight, and the
+    whole-prompt signals that are zero (no newline, no question mark) cost nothing."""
     tokens = shared_words(text)
     n = len(tokens)
-    per_token = 1.0 / math.sqrt(n) if n else 0.0
     if model is None:
         model = shipped()
         total = _cached_weights(model, tokens)
@@ -128,12 +144,22 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
     else:
         found = {t: _token_weight(model, t) for t in tokens}
         total, weight_of = math.fsum(map(found.__getitem__, tokens)), found.__getitem__
-    dense = dense_features(text, n)
-    terms = {name: w * x for name, w, x in zip(DENSE, model.dense, dense, strict=True) if x}
+    if n < _TABLE:
+        log_words, per_token = _LOG1P[n], _INV_SQRT[n]
+    else:
+        log_words, per_token = math.log1p(n), 1.0 / math.sqrt(n)
+    w_words, w_lines, w_questions, w_fence = model.dense
+    terms = {"log_words": w_words * log_words}
+    if "\n" in text:
+        terms["log_lines"] = w_lines * math.log1p(text.count("\n"))
+    if "?" in text:
+        terms["questions"] = w_questions * min(text.count("?"), 5) / 5.0
+    if "```" in text:
+        terms["code_fence"] = w_fence
     z = model.bias + total * per_token + sum(terms.values())
     ranked = sorted(set(tokens), key=weight_of)
     for token in ranked[:3] + ranked[3:][-3:]:
-        name = key_of(token) or token
+        name = _name(token)
         terms[name] = terms.get(name, 0.0) + weight_of(token) * tokens.count(token) * per_token
     ordered = sorted(terms.items(), key=_by_size)
     explained = {

@@ -206,3 +206,31 @@ def test_from_ledger_without_a_ledger_is_a_usage_error() -> None:
     env, _ = env_for()
     with pytest.raises(InputError, match="no ledger"):
         calibrate(env, None, cloud_share="30%", from_ledger=True)
+
+
+def test_routing_the_file_under_the_written_thresholds_sends_30_percent_to_the_cloud(
+    tmp_path: Path,
+) -> None:
+    from convergio_llm.providers.values import Request
+    from convergio_llm.routing.decide import Policy, decide
+    from tests.routing.conftest import make_context
+
+    texts = prompts(300, seed=11)
+    config = tmp_path / "config.yaml"
+    config.write_text("profile: pro\n")
+    env, _ = env_for("".join(json.dumps({"prompt": p}) + "\n" for p in texts), config)
+    calibrate(env, cloud_share="30%", write=True)
+    context = make_context(dict(load_config(config).data))
+    decisions = [decide(Request.from_prompt(p), context, Policy()) for p in texts]
+    cloud = sum(not context.is_local(d.provider) for d in decisions) / len(decisions)
+    assert abs(cloud - 0.30) <= 0.02
+
+
+def test_write_with_no_config_file_creates_the_default_one() -> None:
+    from convergio_llm.routing.paths import config_file
+
+    env, _ = env_for("".join(json.dumps({"prompt": p}) + "\n" for p in prompts(40)))
+    found = calibrate(env, cloud_share="25%", write=True)
+    path, _ = config_file()
+    assert found["written"] == path
+    assert load_config(path).get("routing.thresholds") == found["thresholds"]

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # build runs everywhere with AVX2. See README, "llama.cpp on your hardware".
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install test lint typecheck pytest bench docs
+.PHONY: install test lint typecheck pytest bench docs router
 
 install: $(VENV)/.installed
 
@@ -35,3 +35,9 @@ bench: install
 
 docs: install
 	$(PY) -m convergio_llm.cli.docs
+
+# The learned router's weights, regenerated bit for bit from ../shared/routing-data
+# (or ROUTING_DATA=...); the data are read, never shipped. See routing/ROUTER_CARD.md.
+ROUTING_DATA ?= ../shared/routing-data
+router: install
+	$(PY) tools/train_router.py --data $(ROUTING_DATA)

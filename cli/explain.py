@@ -92,6 +92,11 @@ def _complexity(looked: Mapping[str, Any]) -> str:
     text = f"score {looked.get('score')} → {looked.get('label')}"
     if looked.get("override"):
         text += f" (forced by --complexity {looked['override']})"
+    why = looked.get("why") or {}
+    for direction in ("up", "down"):
+        if why.get(direction):
+            terms = ", ".join(f"{name} {value:+.2f}" for name, value in why[direction].items())
+            text += f"; {direction}: {terms}"
     tokens = looked.get("tokens") or {}
     if tokens:
         text += f"; ~{tokens.get('input')} in / ~{tokens.get('output')} out tokens"

@@ -97,6 +97,9 @@ def run_item(
         if item.error is not None:
             raise item.error
         decision = decision_for(env, item, options)
+        note = getattr(hooks, "note_decision", None)  # the ledger's routing columns
+        if note is not None:
+            note(decision)
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:

@@ -11,6 +11,7 @@ decision's next (local) target answers instead.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,7 +23,7 @@ from convergio_llm.routing import budget
 from convergio_llm.routing.boundary import BoundaryRefused
 from convergio_llm.routing.cache import ResponseCache, request_hash
 from convergio_llm.routing.context import Context
-from convergio_llm.routing.decision import Target
+from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Interrupted
 from convergio_llm.routing.ledger import Ledger, Row, open_ledger
 
@@ -34,8 +35,10 @@ class Accounting:
         ledger: Ledger | None = None,
         cache: ResponseCache | None = None,
         warn: Callable[[str], None] | None = None,
+        is_local: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.config = config
+        self._is_local = is_local
         self.ledger = ledger
         self.cache = cache
         self.warn = warn
@@ -43,6 +46,19 @@ class Accounting:
         # whether its max_tokens was capped by the budget.
         self._pending: tuple[Request, Target, int, bool, float] | None = None
         self._refused: tuple[Request, BudgetExceeded] | None = None
+        # How the request in flight was routed, for its ledger rows (see note_decision).
+        self._route: tuple[Request, dict[str, Any], Target] | None = None
+
+    def note_decision(self, decision: Decision) -> None:
+        """Remember how `decision` was routed, so its attempts' rows say it: score, label,
+        deciding rule (the reason's prefix) and, per target, local or cloud."""
+        found = decision.complexity
+        route = {
+            "route_score": found.get("score"),
+            "route_label": found.get("label"),
+            "route_rule": decision.reason.partition(":")[0] or None,
+        }
+        self._route = (decision.request, route, Target(decision.provider, decision.model))
 
     def cached(self, target: Target, request: Request) -> Completion | None:
         if self.cache is None:
@@ -121,6 +137,7 @@ class Accounting:
             "latency_s": elapsed_s,
             "request_hash": request_hash(request),
             "ts": time.time(),
+            **self._routing_of(target, request),
         }
         if completion is None:
             refused = isinstance(error, (BudgetExceeded, BoundaryRefused))
@@ -153,6 +170,20 @@ class Accounting:
         )
         return row, cost
 
+    def _routing_of(self, target: Target, request: Request) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self._is_local is not None:
+            # An unknown provider: its own error is what the attempt reports, not this one.
+            with contextlib.suppress(LLMError):
+                fields["locality"] = (
+                    "local" if self._is_local(target.provider, target.model) else "cloud"
+                )
+        if self._route is not None and self._route[0] is request:
+            fields.update(self._route[1])
+            if target != self._route[2] and fields.get("route_rule"):
+                fields["route_rule"] = f"{fields['route_rule']} (fallback)"
+        return fields
+
 
 def make_hooks(
     context: Context,
@@ -172,4 +203,4 @@ def make_hooks(
             deterministic_only=bool(config.get("cache.deterministic_only", True)),
             warn=warn,
         )
-    return Accounting(config, ledger, cache, warn)
+    return Accounting(config, ledger, cache, warn, is_local=context.is_local)

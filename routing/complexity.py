@@ -2,17 +2,17 @@
 model is to fall short of a large one, a label from configurable thresholds, and the
 features that drove it.
 
-The score is a weighted sum of interpretable, domain-general signals squashed by a
-logistic curve. What makes small models fail, across knowledge questions, grade-school
-math and open chat, is the *work* a prompt asks for, not its topic:
-- chained steps: several quantities in a word problem, "prove", "derive", "step by step";
-- code to write or debug;
-- many constraints at once, or several sub-questions;
-- specialist vocabulary (long, rare words: "heteroskedasticity", "glomerular");
-- a long or structured answer requested.
-A short factual lookup, a rewrite, a greeting or a piece of light creative writing is
-work a small model already does about as well. No keyword list names a domain; the cue
-words are verbs and structure words that mean the same thing in every subject.
+Two routers give the score (config `routing.router`):
+- `learned` (the default): routing/scorer.py, a logistic regression trained on public
+  weak/strong outcomes (routing/ROUTER_CARD.md); the score is the probability that the
+  strong model is needed, and the features name the largest contributions up and down.
+- `heuristic`: the hand-set score below, kept as a named alternative and measured beside
+  the learned one (tests/benchmarks/bench_router.py).
+
+The heuristic is a weighted sum of interpretable, domain-general signals squashed by a
+logistic curve: chained steps, code, constraints, specialist vocabulary, a long answer
+asked for. Its weights were set by hand and checked on a self-labelled dev set; on public
+held-out outcomes it orders prompts no better than their length does.
 
 Pure Python, one regex pass; no numpy, no model, no network.
 """
@@ -27,6 +27,10 @@ from typing import Any, NamedTuple
 from convergio_llm.routing.words import words as shared_words
 
 LABELS = ("simple", "medium", "complex")
+ROUTERS = ("learned", "heuristic")
+DEFAULT_ROUTER = "learned"
+# The heuristic's thresholds; the learned router's come calibrated per local model
+# (scorer.calibrated_thresholds), and `routing.thresholds` overrides either.
 DEFAULT_THRESHOLDS = {"medium": 0.40, "complex": 0.68}
 
 _CUES: dict[str, str] = {
@@ -405,7 +409,19 @@ def _raw(f: Mapping[str, Any]) -> float:
     return x
 
 
-def assess(text: str, thresholds: Mapping[str, float] | None = None) -> Assessment:
+def assess(
+    text: str, thresholds: Mapping[str, float] | None = None, router: str = DEFAULT_ROUTER
+) -> Assessment:
+    if router == "heuristic":
+        return assess_heuristic(text, thresholds)
+    from convergio_llm.routing import scorer
+
+    probability, explained = scorer.assess(text)
+    score = round(probability, 4)
+    return Assessment(score, label_for(score, thresholds), {"router": "learned", **explained})
+
+
+def assess_heuristic(text: str, thresholds: Mapping[str, float] | None = None) -> Assessment:
     f = features(text)
     score = round(1.0 / (1.0 + math.exp(-_raw(f))), 4)
     return Assessment(score, label_for(score, thresholds), f)

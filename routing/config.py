@@ -70,6 +70,7 @@ SCHEMA: dict[str, Any] = {
     "offline": "bool",
     "routing": {
         "thresholds": {"medium": "number", "complex": "number"},
+        "router": "learned|heuristic",
         "local_preference": "list[str]",
         "cloud_preference": "list[str]",
         "probe_timeout_s": "number",

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from convergio_llm.providers.errors import InputError, NoProviderAvailable
 from convergio_llm.providers.registry import split_ref
 from convergio_llm.providers.values import Request, estimate_tokens
-from convergio_llm.routing.complexity import LABELS, Assessment, assess
+from convergio_llm.routing.complexity import DEFAULT_ROUTER, LABELS, Assessment, assess
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Decision, Target, TraceEntry
 from convergio_llm.routing.rules import (
@@ -56,6 +56,7 @@ class _Plan(NamedTuple):
 
     profile: str
     thresholds: Any
+    router: str
     privacy: PrivacyConfig
     budget: Rule
     engine: str
@@ -165,9 +166,11 @@ def _plan(context: Context, policy: Policy) -> _Plan:
     engine, platform_looked = local_engine(context, platform)
     local = tuple(local_chain(context, engine, platform))
     overrides = overrides_of(policy)
+    router = str(config.get("routing.router") or DEFAULT_ROUTER)
     plan = _Plan(
         profile=profile,
-        thresholds=config.get("routing.thresholds"),
+        thresholds=_thresholds(config.get("routing.thresholds"), router, local),
+        router=router,
         privacy=privacy,
         budget=budget,
         engine=engine,
@@ -184,6 +187,16 @@ def _plan(context: Context, policy: Policy) -> _Plan:
     context._memo[key] = plan
     context._memo["decide.last"] = (policy, plan)
     return plan
+
+
+def _thresholds(configured: Any, router: str, local: tuple[Target, ...]) -> Any:
+    """`routing.thresholds` over the learned router's calibration for the local model
+    that would answer (a 270M model and an 8B one deserve different cut-offs)."""
+    if router != "learned" or not local:
+        return configured
+    from convergio_llm.routing.scorer import calibrated_thresholds
+
+    return {**calibrated_thresholds(local[0].model), **(configured or {})}
 
 
 def _is_local(context: Context, plan: _Plan, provider: str, model: str) -> bool:
@@ -233,7 +246,7 @@ def _assessment(request: Request, plan: _Plan, policy: Policy) -> Assessment:
         text = messages[0].content
     else:
         text = "\n".join(m.content for m in messages if m.role != "system")
-    found = assess(text, plan.thresholds)
+    found = assess(text, plan.thresholds, plan.router)
     if policy.complexity is not None:
         return Assessment(found.score, policy.complexity, found.features)
     return found
@@ -266,6 +279,9 @@ def _complexity(
     looked: dict[str, Any] = {"score": assessment.score, "label": assessment.label}
     if policy.complexity is not None:
         looked["override"] = policy.complexity
+    if policy.explain:  # what pushed the score up or down, for --explain to name
+        found = assessment.features
+        looked["why"] = {"up": found.get("up") or {}, "down": found.get("down") or {}}
     looked["tokens"] = {"input": tokens_in, "output": tokens_out}
     looked["alternatives"] = {
         label: {

@@ -7,7 +7,10 @@ estimated cost in the same write transaction that reads what was spent
 ends, so N racing processes on a budget that allows N calls let exactly N through.
 
 Costs are stored as integer nano-dollars, so totals are exact sums. Never stored:
-the prompt, the answer, or any key — only a hash of the request.
+the prompt, the answer, or any key — only a hash of the request. Since schema 2 each
+attempt also keeps how it was routed (the complexity score and label, the rule that
+decided, and whether the target was local or cloud), so thresholds can be calibrated
+on real traffic and an audit can say what left the machine and why.
 
 Schema changes are migrations keyed by `PRAGMA user_version`; a ledger written by a
 newer version of this program is refused, never rewritten. Every failure to read or
@@ -65,8 +68,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             cost_nusd INTEGER NOT NULL
         )""",
     ),
-    # The reserving process, so a killed one's reservation stops holding the budget at once.
-    2: ("ALTER TABLE reservations ADD COLUMN pid INTEGER",),
+    # 2: how each attempt was routed. Older rows keep NULL there: unknown, not "local".
+    2: (
+        "ALTER TABLE attempts ADD COLUMN route_score REAL",
+        "ALTER TABLE attempts ADD COLUMN route_label TEXT",
+        "ALTER TABLE attempts ADD COLUMN route_rule TEXT",
+        "ALTER TABLE attempts ADD COLUMN locality TEXT",
+    ),
+    # 3: the reserving process, so a killed one's reservation stops holding the budget at once.
+    3: ("ALTER TABLE reservations ADD COLUMN pid INTEGER",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -105,6 +115,10 @@ class Row:
     request_hash: str | None = None
     price_version: str | None = None
     ts: float = 0.0
+    route_score: float | None = None  # the complexity score of the prompt (never its text)
+    route_label: str | None = None
+    route_rule: str | None = None  # the rule that decided: complexity, privacy, override...
+    locality: str | None = None  # local | cloud
 
 
 _COLUMNS = [f.name if f.name != "cost_usd" else "cost_nusd" for f in fields(Row)]

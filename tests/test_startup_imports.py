@@ -61,7 +61,9 @@ def test_importing_the_cli_imports_nothing_heavy() -> None:
     [
         (("--help",), ""),
         (("models", "--offline"), ""),
-        (("route",), "Summarise: the meeting moved to 3pm"),
+        # The label is forced so no cloud probe runs (the learned router sends this prompt
+        # to the cloud tier); the prompt is still scored, by the same code as ever.
+        (("route", "--complexity", "simple"), "Summarise: the meeting moved to 3pm"),
         (("route", "--explain", "--offline"), "Prove that sqrt(2) is irrational"),
         (("run", "-m", "fake:echo"), "hello"),
         (("cost",), ""),

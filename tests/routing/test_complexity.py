@@ -1,6 +1,11 @@
-"""The complexity score on a labelled dev set, against a length-only baseline.
+"""The hand-set (heuristic) complexity score on a labelled dev set, against length.
 
-tests/data/README.md gives the labelling rule. APGR and CPT as in RouteLLM (see
+tests/data/README.md gives the labelling rule. That set was labelled by the same hand that
+set the heuristic's weights, so these figures say the heuristic follows its own rule, not
+that it generalises: on public held-out outcomes it does no better than length. The
+learned router (the default) is measured on public data in tests/benchmarks/bench_router.py
+and tests/routing/test_scorer.py; on this self-labelled set it scores APGR ~0.52 overall
+(length 0.66), which is reported, not chased. APGR and CPT as in RouteLLM (see
 router_metrics.py). Each kind is also scored on its own: on a held-out benchmark
 the prompts of one kind look alike, so ordering *within* a kind is what counts.
 """
@@ -32,7 +37,7 @@ DEV = [
 def figures(kind: str | None) -> dict[str, float]:
     rows = [r for r in DEV if kind is None or r["kind"] == kind]
     labels = [r["y"] for r in rows]
-    scores = [assess(r["prompt"]).score for r in rows]
+    scores = [assess(r["prompt"], router="heuristic").score for r in rows]
     lengths = [float(len(r["prompt"])) for r in rows]
     share = sum(labels) / len(labels)
     return {
@@ -64,9 +69,10 @@ def test_dev_set_is_balanced_and_covers_three_kinds() -> None:
     assert 0.35 < share < 0.65
 
 
-def test_deterministic_and_in_range() -> None:
+@pytest.mark.parametrize("router", complexity.ROUTERS)
+def test_deterministic_and_in_range(router: str) -> None:
     for row in DEV:
-        first, second = assess(row["prompt"]), assess(row["prompt"])
+        first, second = assess(row["prompt"], router=router), assess(row["prompt"], router=router)
         assert first == second
         assert 0.0 <= first.score <= 1.0
 
@@ -78,9 +84,11 @@ def test_thresholds_are_configurable() -> None:
 
 
 def test_features_explain_the_score() -> None:
-    code = assess("```python\ndef f(x):\n    return x\n```\nFind the bug and write tests.")
+    code = assess(
+        "```python\ndef f(x):\n    return x\n```\nFind the bug and write tests.", router="heuristic"
+    )
     assert code.features["code"] is True
-    chat = assess("Hi there!")
+    chat = assess("Hi there!", router="heuristic")
     assert chat.label == "simple" and chat.features["light_cues"] == 1
 
 

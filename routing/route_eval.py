@@ -1,0 +1,169 @@
+"""How well a score orders prompts for routing, measured as RouteLLM does (Ong et al., 2024).
+
+Route the top share c of prompts (highest score first) to the strong model and the rest to
+the weak one. Quality q(c) is the mean per-prompt outcome of whichever model answered.
+- PGR(c) = (q(c) - q(0)) / (q(1) - q(0)): the share of the weak→strong gap recovered.
+- APGR: the area under PGR as c goes 0 → 1 (0.5 for random routing, 1 - gap share / 2 for
+  an oracle when outcomes are 0/1).
+- CPT(x): the smallest c with PGR(c) >= x.
+- strong share for 95% quality: the smallest c with q(c) >= 0.95 · q(1).
+Ties in the score are broken at random in expectation: the curve is a straight line across
+a block of equal scores, so a constant score gets APGR 0.5, as random routing does.
+
+Pure Python (no numpy): `llm route eval` must not need the training extras.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby, pairwise
+from typing import NamedTuple
+
+
+class Row(NamedTuple):
+    prompt: str
+    weak: float
+    strong: float
+    group: str | None = None  # the --by field's value (category, source...)
+
+
+class Metrics(NamedTuple):
+    n: int
+    weak_quality: float
+    strong_quality: float
+    apgr: float
+    cpt50: float
+    cpt80: float
+    strong_share_95: float  # share of strong calls for 95% of the strong model's quality
+
+    def to_json(self) -> dict[str, float | int]:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in self._asdict().items()}
+
+
+def quality_curve(
+    scores: Sequence[float], weak: Sequence[float], strong: Sequence[float]
+) -> list[tuple[float, float]]:
+    """(share routed to strong, mean quality) at every score threshold, from 0 to 1."""
+    n = len(scores)
+    if n == 0:
+        raise ValueError("no rows to evaluate")
+    order = sorted(range(n), key=lambda i: -scores[i])
+    total = math.fsum(weak)
+    points = [(0.0, total / n)]
+    routed = 0
+    for _, block in groupby(order, key=lambda i: scores[i]):
+        items = list(block)
+        routed += len(items)
+        total += math.fsum(strong[i] - weak[i] for i in items)
+        points.append((routed / n, total / n))
+    return points
+
+
+_EPS = 1e-12  # a goal met exactly must count as met, whatever the rounding of the sums
+
+
+def first_reaching(points: list[tuple[float, float]], goal: float) -> float:
+    """The smallest share where the piecewise-linear curve reaches `goal`."""
+    goal -= _EPS
+    if points[0][1] >= goal:
+        return 0.0
+    for (x0, y0), (x1, y1) in pairwise(points):
+        if y1 >= goal:
+            return x0 + (x1 - x0) * max(0.0, goal - y0) / (y1 - y0)
+    return 1.0
+
+
+def metrics_of_curve(points: list[tuple[float, float]], n: int) -> Metrics:
+    weak_q, strong_q = points[0][1], points[-1][1]
+    gap = strong_q - weak_q
+    area = math.fsum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in pairwise(points))
+    # With no gap (the weak model is as good overall) every router is as good as another.
+    apgr = (area - weak_q) / gap if gap > 0 else 1.0
+    cpt50 = first_reaching(points, weak_q + 0.5 * gap) if gap > 0 else 0.0
+    cpt80 = first_reaching(points, weak_q + 0.8 * gap) if gap > 0 else 0.0
+    share95 = first_reaching(points, 0.95 * strong_q)
+    return Metrics(n, weak_q, strong_q, apgr, cpt50, cpt80, share95)
+
+
+def evaluate(scores: Sequence[float], rows: Sequence[Row]) -> Metrics:
+    weak = [r.weak for r in rows]
+    strong = [r.strong for r in rows]
+    return metrics_of_curve(quality_curve(scores, weak, strong), len(rows))
+
+
+RANDOM_SEEDS = 20
+
+
+def random_curve(rows: Sequence[Row]) -> list[tuple[float, float]]:
+    """The mean curve of RANDOM_SEEDS seeded random orders, at every share k/n: the random
+    router computed the same way as the others, and the same on every run."""
+    n = len(rows)
+    weak = [r.weak for r in rows]
+    strong = [r.strong for r in rows]
+    sums = [0.0] * (n + 1)
+    for seed in range(RANDOM_SEEDS):
+        rng = random.Random(seed)
+        scores = [rng.random() for _ in rows]
+        for k, (_, q) in enumerate(quality_curve(scores, weak, strong)):
+            sums[k] += q
+    return [(k / n, s / RANDOM_SEEDS) for k, s in enumerate(sums)]
+
+
+def length_score(prompt: str) -> float:
+    return float(len(prompt))
+
+
+class Report(NamedTuple):
+    metrics: dict[str, Metrics]  # router name → metrics
+    curves: dict[str, list[tuple[float, float]]]
+
+
+def compare(rows: Sequence[Row], score: Callable[[str], float], name: str = "router") -> Report:
+    """The router, the prompt-length baseline and the random baseline on the same rows."""
+    weak = [r.weak for r in rows]
+    strong = [r.strong for r in rows]
+    curves = {
+        name: quality_curve([score(r.prompt) for r in rows], weak, strong),
+        "length": quality_curve([length_score(r.prompt) for r in rows], weak, strong),
+        "random": random_curve(rows),
+    }
+    return Report({k: metrics_of_curve(c, len(rows)) for k, c in curves.items()}, curves)
+
+
+def parse_rows(
+    lines: Iterable[str], *, split: str | None = None, by: str | None = None
+) -> tuple[list[Row], list[str]]:
+    """Labelled JSONL (`{"prompt", "weak", "strong"}`, outcomes in [0, 1]) → rows, and one
+    problem per bad line, by number: a bad line is reported and the rest go on."""
+    rows: list[Row] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"line {number}: not a JSON object")
+            continue
+        prompt, weak, strong = obj.get("prompt"), obj.get("weak"), obj.get("strong")
+        if not isinstance(prompt, str) or not prompt.strip():
+            problems.append(f"line {number}: 'prompt' must be a non-empty string")
+            continue
+        if not all(_outcome(v) for v in (weak, strong)):
+            problems.append(f"line {number}: 'weak' and 'strong' must be numbers in [0, 1]")
+            continue
+        if split is not None and obj.get("split") != split:
+            continue
+        group = None if by is None else str(obj.get(by))
+        rows.append(Row(prompt, float(weak), float(strong), group))  # type: ignore[arg-type]
+    return rows, problems
+
+
+def _outcome(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0

@@ -1,0 +1,202 @@
+"""The learned complexity score: the probability that a prompt needs the strong model.
+
+A logistic regression over the prompt's words (lower-cased, punctuation stripped), four
+token shapes (a number, a symbol, a long word, a capitalised word) and a few whole-prompt
+signals (length, lines, questions, a code fence). Trained by `make router`
+(tools/train_router.py) on public weak/strong outcomes; ROUTER_CARD.md says on what.
+
+Inference is pure Python and cheap on purpose: the model is linear and the words are
+averaged, so each distinct token's contribution (its word's weight plus its shapes') is
+computed once per process and a prompt's score is one C-level `sum` over a dictionary
+lookup per token, plus four dense terms. Weights load lazily, on the first score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, NamedTuple
+
+from convergio_llm.routing.words import words as shared_words
+
+WEIGHTS_FILE = "router_weights.json"
+STRIP = ".,;:!?()\"'[]{}<>*`_"
+_SYMBOLS = frozenset("=+*/^<>{}[];`\\|$%#@&~")
+SHAPES = ("#digit", "#symbol", "#long", "#cap")
+DENSE = ("log_words", "log_lines", "questions", "code_fence")
+
+
+def key_of(token: str) -> str:
+    return token.lower().strip(STRIP)
+
+
+def shapes_of(token: str) -> tuple[str, ...]:
+    """The shape features of one whitespace-separated token."""
+    found = []
+    if any(c.isdigit() for c in token):
+        found.append("#digit")
+    if not _SYMBOLS.isdisjoint(token):
+        found.append("#symbol")
+    if len(key_of(token)) >= 10:
+        found.append("#long")
+    if token[:1].isupper():
+        found.append("#cap")
+    return tuple(found)
+
+
+def token_features(token: str) -> list[str]:
+    """Every sparse feature one token carries: its word and its shapes."""
+    return [key_of(token), *shapes_of(token)]
+
+
+def dense_features(text: str, n_words: int) -> tuple[float, ...]:
+    """Whole-prompt signals (the words are averaged, so length needs its own term)."""
+    return (
+        math.log1p(n_words),
+        math.log1p(text.count("\n")),
+        min(text.count("?"), 5) / 5.0,
+        1.0 if "```" in text else 0.0,
+    )
+
+
+class Model(NamedTuple):
+    bias: float
+    words: dict[str, float]  # sparse feature → weight (words and shapes)
+    dense: tuple[float, ...]
+    meta: dict[str, Any]
+
+
+_MODEL: Model | None = None
+_TOKENS: dict[str, float] = {}
+
+
+def load(text: str | None = None) -> Model:
+    """A model from its JSON text; the shipped file's when `text` is None."""
+    if text is None:
+        import os
+
+        path = os.path.join(os.path.dirname(__file__), WEIGHTS_FILE)
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    raw = json.loads(text)
+    return Model(
+        bias=float(raw["bias"]),
+        words=raw["weights"],  # JSON gives str → float already: no copy on every start
+        dense=tuple(float(raw["dense"][name]) for name in DENSE),
+        meta={k: v for k, v in raw.items() if k not in ("bias", "weights", "dense")},
+    )
+
+
+def shipped() -> Model:
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = load()
+    return _MODEL
+
+
+def _token_weight(model: Model, token: str) -> float:
+    weights = model.words
+    return sum(weights.get(f, 0.0) for f in token_features(token))
+
+
+def _cached_weights(model: Model, tokens: list[str]) -> float:
+    """The sum of the tokens' weights, each distinct token's computed once per process."""
+    cache = _TOKENS
+    try:
+        return sum(map(cache.__getitem__, tokens))
+    except KeyError:
+        if len(cache) > 100_000:  # bounded, for a long-running process
+            cache.clear()
+        for token in set(tokens).difference(cache):
+            cache[token] = _token_weight(model, token)
+        return sum(map(cache.__getitem__, tokens))
+
+
+# log(1 + n) and 1/√n for the usual word counts, so a chat prompt costs no math calls.
+_TABLE = 1024
+_LOG1P = [math.log1p(i) for i in range(_TABLE)]
+_INV_SQRT = [0.0] + [1.0 / math.sqrt(i) for i in range(1, _TABLE)]
+_NAMES: dict[str, str] = {}  # token → the name an explanation gives it (its key)
+
+
+def _name(token: str) -> str:
+    name = _NAMES.get(token)
+    if name is None:
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+        name = _NAMES[token] = key_of(token) or token
+    return name
+
+
+def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]]:
+    """The probability that the strong model is needed, and what pushed it up or down:
+    the words (with their shapes) and whole-prompt signals with the largest terms in the
+    logit. `llm route --jsonl` explains every decision it prints, so this runs once per
+    prompt and is written for it: the words are ranked in C by their weight, and the
+    whole-prompt signals that are zero (no newline, no question mark) cost nothing."""
+    tokens = shared_words(text)
+    n = len(tokens)
+    if model is None:
+        model = shipped()
+        total = _cached_weights(model, tokens)
+        weight_of = _TOKENS.__getitem__
+    else:
+        found = {t: _token_weight(model, t) for t in tokens}
+        total, weight_of = math.fsum(map(found.__getitem__, tokens)), found.__getitem__
+    if n < _TABLE:
+        log_words, per_token = _LOG1P[n], _INV_SQRT[n]
+    else:
+        log_words, per_token = math.log1p(n), 1.0 / math.sqrt(n)
+    w_words, w_lines, w_questions, w_fence = model.dense
+    terms = {"log_words": w_words * log_words}
+    if "\n" in text:
+        terms["log_lines"] = w_lines * math.log1p(text.count("\n"))
+    if "?" in text:
+        terms["questions"] = w_questions * min(text.count("?"), 5) / 5.0
+    if "```" in text:
+        terms["code_fence"] = w_fence
+    z = model.bias + total * per_token + sum(terms.values())
+    ranked = sorted(set(tokens), key=weight_of)
+    for token in ranked[:3] + ranked[3:][-3:]:
+        name = _name(token)
+        terms[name] = terms.get(name, 0.0) + weight_of(token) * tokens.count(token) * per_token
+    ordered = sorted(terms.items(), key=_by_size)
+    explained = {
+        "words": n,
+        "up": {k: round(v, 3) for k, v in ordered[:-4:-1] if v > 0},
+        "down": {k: round(v, 3) for k, v in ordered[:3] if v < 0},
+    }
+    return probability(z), explained
+
+
+def _by_size(item: tuple[str, float]) -> float:
+    return item[1]
+
+
+def probability(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+# The local model's size, from its name: "gemma-3-270m", "llama3.2:3b", "qwen2.5-7b-instruct".
+_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.I)
+DEFAULT_STRENGTH = "small"
+
+
+def strength_of(model_name: str) -> str:
+    """The calibration a local model gets: `tiny` under 1.5B parameters, `small` to 4.5B,
+    `medium` above; a name with no size in it gets DEFAULT_STRENGTH."""
+    found = _SIZE.search(model_name)
+    if found is None:
+        return DEFAULT_STRENGTH
+    size = float(found.group(1)) / (1000 if found.group(2).lower() == "m" else 1)
+    return "tiny" if size < 1.5 else "small" if size <= 4.5 else "medium"
+
+
+def calibrated_thresholds(model_name: str) -> dict[str, float]:
+    """The shipped thresholds for a local model (ROUTER_CARD.md says how each was fitted;
+    `tiny` is extrapolated, as no public data measures models under 2B)."""
+    calibrations = shipped().meta["calibrations"]
+    strength = strength_of(model_name)
+    found = calibrations.get(strength) or calibrations[DEFAULT_STRENGTH]
+    return {"medium": float(found["medium"]), "complex": float(found["complex"])}

@@ -1,0 +1,86 @@
+"""The routing metrics, as RouteLLM defines them, on cases small enough to work by hand."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from convergio_llm.routing.route_eval import (
+    Row,
+    compare,
+    evaluate,
+    parse_rows,
+    quality_curve,
+    random_curve,
+)
+from tests.routing.router_metrics import apgr as binary_apgr
+from tests.routing.router_metrics import cpt as binary_cpt
+
+# Four prompts: the strong model gains 1 on a and b, nothing on c and d.
+ROWS = [Row("a", 0.0, 1.0), Row("b", 0.0, 1.0), Row("c", 1.0, 1.0), Row("d", 1.0, 1.0)]
+
+
+def test_the_quality_curve_by_hand() -> None:
+    curve = quality_curve([4, 3, 2, 1], [r.weak for r in ROWS], [r.strong for r in ROWS])
+    assert curve == [(0.0, 0.5), (0.25, 0.75), (0.5, 1.0), (0.75, 1.0), (1.0, 1.0)]
+
+
+def test_metrics_of_an_oracle_by_hand() -> None:
+    m = evaluate([4, 3, 2, 1], ROWS)
+    # PGR: 0, .5, 1, 1, 1 at 0, .25, .5, .75, 1 → area .0625 + .1875 + .25 + .25 = .75
+    assert m.apgr == pytest.approx(0.75)
+    assert m.cpt50 == pytest.approx(0.25)
+    assert m.cpt80 == pytest.approx(0.4)  # PGR .8 lies 60% of the way from .25 to .5
+    assert m.strong_share_95 == pytest.approx(0.45)  # quality .95 is reached at 0.45
+    assert (m.weak_quality, m.strong_quality) == (0.5, 1.0)
+
+
+def test_the_worst_order_and_a_constant_score() -> None:
+    assert evaluate([1, 2, 3, 4], ROWS).apgr == pytest.approx(0.25)
+    assert evaluate([0.5] * 4, ROWS).apgr == pytest.approx(0.5)  # a tie is random routing
+
+
+def test_agrees_with_the_binary_definition_on_random_cases() -> None:
+    """On 0/1 outcomes (weak 0 strong 1, or both 1) it is the binary APGR and CPT."""
+    rng = random.Random(7)
+    for _ in range(30):
+        labels = [rng.random() < 0.4 for _ in range(60)]
+        labels[0] = True
+        scores = [round(rng.random(), 1) for _ in labels]  # rounded: many ties
+        rows = [Row("p", 0.0 if y else 1.0, 1.0) for y in labels]
+        m = evaluate(scores, rows)
+        assert m.apgr == pytest.approx(binary_apgr(scores, [int(y) for y in labels]))
+        assert m.cpt80 == pytest.approx(binary_cpt(scores, [int(y) for y in labels], 0.8))
+
+
+def test_the_random_baseline_is_near_half_and_the_same_every_run() -> None:
+    rng = random.Random(3)
+    rows = [Row(str(i), rng.random(), rng.random() + 0.5) for i in range(300)]
+    first = compare(rows, len).metrics["random"]
+    assert 0.45 < first.apgr < 0.55
+    assert random_curve(rows) == random_curve(rows)
+
+
+def test_a_strong_model_worse_somewhere_lets_pgr_pass_one() -> None:
+    rows = [Row("a", 0.0, 1.0), Row("b", 0.0, 1.0), Row("c", 1.0, 0.0)]
+    m = evaluate([3, 2, 1], rows)  # quality 1/3, 2/3, 1, then back to 2/3 when c goes strong
+    assert m.strong_share_95 == pytest.approx(0.3)
+    assert m.apgr == pytest.approx(7 / 6)
+    assert evaluate([1, 2], rows[1:]).apgr == 1.0  # no gap overall: every order is as good
+
+
+def test_bad_lines_are_reported_by_number_and_the_rest_go_on() -> None:
+    lines = [
+        '{"prompt": "ok", "weak": 0, "strong": 1, "split": "dev", "category": "x"}',
+        "not json",
+        '{"prompt": "", "weak": 0, "strong": 1}',
+        '{"prompt": "p", "weak": 2, "strong": 1}',
+        '{"prompt": "p", "weak": true, "strong": 1}',
+        "[1]",
+        "",
+        '{"prompt": "train row", "weak": 0, "strong": 1, "split": "train"}',
+    ]
+    rows, problems = parse_rows(lines, split="dev", by="category")
+    assert rows == [Row("ok", 0.0, 1.0, "x")]
+    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4", "line 5", "line 6"]

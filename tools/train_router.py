@@ -1,0 +1,255 @@
+"""Train the learned router (routing/router_weights.json) from ../shared/routing-data/.
+
+    make router                      # the same as:
+    .venv/bin/python tools/train_router.py --data ../shared/routing-data
+
+Deterministic: the data are read in file order, the optimiser is full-batch gradient
+descent from zeros for a fixed number of steps (no random numbers), and the weights are
+written rounded to 4 decimals with sorted keys, so the same data give the same file,
+byte for byte. numpy (the `dev` extra) is needed here only, never at inference.
+
+What it trains on (never on rows whose licence forbids shipping weights):
+- pairs.jsonl, `split == "train"`, every source but AlpacaEval (CC BY-NC 4.0);
+- pairs_mixtral_vs_gpt4class.jsonl, the same prompts' second weak/strong pair, less the
+  prompts of pairs.jsonl's dev split and AlpacaEval;
+- pairs_routerarena_haiku3_vs_gemini2flash.jsonl (Apache-2.0), less dev prompts.
+Rows of one prompt are merged: the target is the share of its weak/strong pairs where the
+strong model did strictly better (0/1 outcomes, grades and preferences alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from convergio_llm.routing import scorer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NOT_FOR_TRAINING = ("alpaca_eval",)  # CC BY-NC: evaluation only
+EXTRA_FILES = ("pairs_mixtral_vs_gpt4class.jsonl", "pairs_routerarena_haiku3_vs_gemini2flash.jsonl")
+# Calibrations per local-model strength (routing/scorer.py picks one by the local model's
+# size): the matrix files' per-model outcomes, the models of one size class against
+# frontier models, on the prompts of pairs.jsonl's dev split (held out from training, so
+# their scores are what the router gives unseen prompts).
+STRENGTH_MODELS = {
+    "small": (  # 2-4B
+        "gemma-2-2b-it", "Qwen2.5-3B-Instruct", "Phi-3.5-mini-instruct", "Phi-3-mini-4k-instruct",
+    ),
+    "medium": (  # 7-9B
+        "Meta-Llama-3.1-8B-Instruct", "Qwen2.5-7B-Instruct", "gemma-2-9b-it",
+        "Meta-Llama-3_1-8B-Instruct", "Mistral-7B-Instruct-v0.2", "Qwen1.5-7B-Chat",
+    ),
+}  # fmt: skip
+FRONTIER = (
+    "gpt-4o-2024-08-06",
+    "claude-3-5-sonnet-20240620",
+    "gemini-1.5-pro",
+    "gemini-1.5-pro-002",
+)
+MATRIX_FILES = ("matrix_mmlupro.jsonl", "matrix_zeroeval_crux_math.jsonl")
+# Billions of parameters a class stands for (tiny: no data, extrapolated to this size).
+NOMINAL_B = {"tiny": 0.5, "small": 3.0, "medium": 8.0}
+# Cloud when the local model more likely than not falls short; the top tier when it very
+# likely does.
+MEDIUM_P = 0.5
+COMPLEX_P = 0.7
+MIN_COUNT = 3  # a word must occur in this many training prompts to get a weight
+STEPS = 400
+L2 = 2e-4
+KEEP = 4000  # the largest weights kept in the shipped file (cold start reads them all)
+
+
+def read(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def training_set(data: Path) -> tuple[list[str], np.ndarray, list[str]]:
+    pairs = read(data / "pairs.jsonl")
+    dev_prompts = {r["prompt"] for r in pairs if r["split"] == "dev"}
+    gains: dict[str, list[float]] = defaultdict(list)
+    sources: dict[str, str] = {}
+    rows = [r for r in pairs if r["split"] == "train"]
+    for name in EXTRA_FILES:
+        rows += [r for r in read(data / name) if r["prompt"] not in dev_prompts]
+    for r in rows:
+        if r["src_dataset"] in NOT_FOR_TRAINING:
+            continue
+        # The score is the probability that the strong model is needed: strictly better.
+        gains[r["prompt"]].append(1.0 if float(r["strong"]) > float(r["weak"]) else 0.0)
+        sources.setdefault(r["prompt"], r["src_dataset"])
+    prompts = list(gains)
+    target = np.array([sum(g) / len(g) for g in (gains[p] for p in prompts)])
+    return prompts, target, [sources[p] for p in prompts]
+
+
+def design(prompts: list[str], vocab: dict[str, int] | None = None):
+    """CSR parts of the sparse features (counts over √words, as routing/scorer.py sums
+    them), the dense block, and the vocabulary."""
+    token_lists = [[scorer.token_features(t) for t in p.split()] for p in prompts]
+    if vocab is None:
+        df: dict[str, int] = defaultdict(int)
+        for feats in token_lists:
+            for f in {f for fs in feats for f in fs}:
+                df[f] += 1
+        kept = sorted(f for f, c in df.items() if c >= MIN_COUNT and f)
+        vocab = {f: i for i, f in enumerate(kept)}
+    indptr, indices, values = [0], [], []
+    for feats in token_lists:
+        counts: dict[int, float] = defaultdict(float)
+        n = max(len(feats), 1)
+        for fs in feats:
+            for f in fs:
+                if f in vocab:
+                    counts[vocab[f]] += 1.0 / math.sqrt(n)
+        for i in sorted(counts):
+            indices.append(i)
+            values.append(counts[i])
+        indptr.append(len(indices))
+    dense = np.array([scorer.dense_features(p, len(p.split())) for p in prompts])
+    csr = (np.array(indptr), np.array(indices, dtype=np.int64), np.array(values))
+    return csr, dense, vocab
+
+
+def fit(csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray):
+    indptr, indices, values = csr
+    lengths = np.diff(indptr)
+    rows = np.repeat(np.arange(len(y)), lengths)
+    w = np.zeros(n_vocab)
+    v = np.zeros(dense.shape[1])
+    b = 0.0
+    params = [np.zeros(n_vocab), np.zeros(dense.shape[1]), np.zeros(1)]
+    m = [np.zeros_like(p) for p in params]
+    s = [np.zeros_like(p) for p in params]
+    total = weights.sum()
+    for step in range(1, STEPS + 1):
+        z = np.bincount(rows, weights=values * w[indices], minlength=len(y)) + dense @ v + b
+        p = 1 / (1 + np.exp(-z))
+        g = (p - y) * weights / total
+        grads = [
+            np.bincount(indices, weights=values * g[rows], minlength=n_vocab) + L2 * w,
+            dense.T @ g,
+            np.array([g.sum()]),
+        ]
+        for i, grad in enumerate(grads):  # Adam, lr 0.05
+            m[i] = 0.9 * m[i] + 0.1 * grad
+            s[i] = 0.999 * s[i] + 0.001 * grad * grad
+            mhat = m[i] / (1 - 0.9**step)
+            shat = s[i] / (1 - 0.999**step)
+            params[i] = params[i] - 0.05 * mhat / (np.sqrt(shat) + 1e-8)
+        w, v, b = params[0], params[1], float(params[2][0])
+    return w, v, b
+
+
+def train(data: Path) -> dict:
+    prompts, y, sources = training_set(data)
+    # Each source weighs the same in total, so MMLU-Pro's thousands do not drown the rest.
+    per_source: dict[str, int] = defaultdict(int)
+    for s in sources:
+        per_source[s] += 1
+    sample_weight = np.array([1.0 / per_source[s] for s in sources])
+    sample_weight = np.sqrt(sample_weight * len(prompts) / len(per_source))
+    csr, dense, vocab = design(prompts)
+    w, v, b = fit(csr, dense, y, len(vocab), sample_weight)
+    names = list(vocab)
+    order = sorted(range(len(names)), key=lambda i: (-abs(w[i]), names[i]))[:KEEP]
+    weights = {names[i]: round(float(w[i]), 4) for i in sorted(order, key=lambda i: names[i])}
+    model = {
+        "bias": round(b, 4),
+        "dense": {k: round(float(x), 4) for k, x in zip(scorer.DENSE, v, strict=True)},
+        "weights": {k: x for k, x in weights.items() if x != 0.0},
+    }
+    digest = hashlib.sha256()
+    for name in ("pairs.jsonl", *EXTRA_FILES, *MATRIX_FILES):
+        digest.update((data / name).read_bytes())
+    return {
+        "format": "convergio-llm/router/v1",
+        **model,
+        "calibrations": calibrations(data, json.dumps(model)),
+        "trained_on": {
+            "prompts": len(prompts),
+            "per_source": dict(sorted(per_source.items())),
+            "data_sha256": digest.hexdigest(),
+        },
+    }
+
+
+def calibrations(data: Path, model_text: str) -> dict:
+    """Per strength: the score is P(strong needed) for the training pairs' weak models
+    (mostly 7-8B); a smaller local model falls short more often at the same score. So the
+    score is recalibrated for each strength (Platt scaling: P = σ(a·logit(score) + b),
+    fitted to how often that class's models fell short of the frontier ones), and the
+    thresholds are the scores where that probability reaches MEDIUM_P and COMPLEX_P."""
+    model = scorer.load(model_text)
+    dev = {r["prompt"] for r in read(data / "pairs.jsonl") if r["split"] == "dev"}
+    matrix = [r for name in MATRIX_FILES for r in read(data / name) if r["prompt"] in dev]
+    out = {}
+    for strength, weak_models in STRENGTH_MODELS.items():
+        xs, ys = [], []
+        for r in matrix:
+            outcome = r["correct"]
+            weak = [outcome[m] for m in weak_models if outcome.get(m) is not None]
+            strong = [outcome[m] for m in FRONTIER if outcome.get(m) is not None]
+            if weak and strong:
+                behind = [float(s > w) for w in weak for s in strong]
+                score = min(max(scorer.assess(r["prompt"], model)[0], 1e-6), 1 - 1e-6)
+                xs.append(math.log(score / (1 - score)))
+                ys.append(sum(behind) / len(behind))
+        a, b = _platt(np.array(xs), np.array(ys))
+        out[strength] = _thresholds(a, b, rows=len(xs))
+    # No public data measures a model under 2B, so `tiny` is extrapolated: the Platt
+    # parameters, linear in log(parameters) through the two measured classes.
+    size = {k: math.log(v) for k, v in NOMINAL_B.items()}
+    step = (size["small"] - size["tiny"]) / (size["medium"] - size["small"])
+    small, medium = out["small"]["platt"], out["medium"]["platt"]
+    a = small[0] + (small[0] - medium[0]) * step
+    b = small[1] + (small[1] - medium[1]) * step
+    out["tiny"] = _thresholds(a, b, rows=0)
+    return out
+
+
+def _thresholds(a: float, b: float, rows: int) -> dict:
+    return {
+        "medium": _score_at(MEDIUM_P, a, b),
+        "complex": _score_at(COMPLEX_P, a, b),
+        "platt": [round(a, 4), round(b, 4)],
+        "rows": rows,
+    }
+
+
+def _platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    a, b = 1.0, 0.0
+    for _ in range(3000):  # plain gradient descent from a fixed start: deterministic
+        p = 1 / (1 + np.exp(-(a * x + b)))
+        a -= 0.5 * float(np.mean((p - y) * x))
+        b -= 0.5 * float(np.mean(p - y))
+    return a, b
+
+
+def _score_at(probability: float, a: float, b: float) -> float:
+    """The shipped score at which the strength's recalibrated probability is `probability`."""
+    x = (math.log(probability / (1 - probability)) - b) / a
+    return round(1 / (1 + math.exp(-x)), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "routing-data"))
+    parser.add_argument("--out", default=str(ROOT / "routing" / scorer.WEIGHTS_FILE))
+    args = parser.parse_args()
+    model = train(Path(args.data))
+    text = json.dumps(model, sort_keys=True, indent=0, ensure_ascii=False) + "\n"
+    Path(args.out).write_text(text, encoding="utf-8")
+    trained_on = model["trained_on"]["prompts"]
+    print(f"wrote {args.out}: {len(model['weights'])} weights, {trained_on} prompts")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,16 +1,18 @@
 """The process's streams, environment and configuration, passed to every command.
 
 Commands never touch `sys.stdin`/`sys.stdout` directly: tests hand them an
-Environment with their own streams, as httpie does.
+Environment with their own streams, as httpie does. Secrets are scrubbed here, once, at
+the output edge: every write to the Environment's stdout and stderr goes through
+`scrub()`, so no call site has to remember it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from convergio_llm.providers.registry import Registry
@@ -28,6 +30,10 @@ class Environment:
     debug: bool = False
     _config: Config | None = None
     _routing: Context | None = None
+
+    def __post_init__(self) -> None:
+        self.stdout = _scrubbed(self.stdout)
+        self.stderr = _scrubbed(self.stderr)
 
     @property
     def stdin_isatty(self) -> bool:
@@ -62,14 +68,37 @@ class Environment:
         return self.routing.registry
 
     def warn(self, message: str) -> None:
-        from convergio_llm.providers.errors import scrub
-
-        self.stderr.write(f"llm: {scrub(message)}\n")
+        self.stderr.write(f"llm: {message}\n")
         self.stderr.flush()
 
     def close(self) -> None:
         if self._routing is not None:
             self._routing.registry.close()
+
+
+class ScrubbedStream:
+    """A text stream whose writes have every secret value replaced (the output edge)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from convergio_llm.providers.errors import scrub
+
+        return self.stream.write(scrub(text))
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding…
+        return getattr(self.stream, name)
+
+
+def _scrubbed(stream: IO[str]) -> IO[str]:
+    if isinstance(stream, ScrubbedStream):
+        return stream
+    return ScrubbedStream(stream)  # type: ignore[return-value]
 
 
 def _isatty(stream: object) -> bool:

@@ -26,6 +26,8 @@ class RunOptions:
     use_cache: bool = True
     use_ledger: bool = True
     keep_alive: str | None = None
+    concurrency: int = 1
+    use_cooldown: bool = True
 
 
 def run_command(env: Environment, options: RunOptions) -> int:

@@ -29,12 +29,12 @@ def test_man_page_documents_every_command_and_exit_code() -> None:
 
 
 def test_bash_completion_answers_through_the_entry_point() -> None:
-    env = dict(os.environ, COMP_WORDS="llm ro", COMP_CWORD="1", _LLM_COMPLETE="bash_complete")
+    env = dict(os.environ, COMP_WORDS="llm ro", COMP_CWORD="1", _LLM_COMPLETE="complete_bash")
     import shutil
     import sys
 
     llm = shutil.which("llm", path=str(Path(sys.executable).parent))
     assert llm is not None
     result = subprocess.run([llm], env=env, capture_output=True, check=False, timeout=60)
-    # click's bash protocol: one "type,value" line per candidate.
-    assert result.stdout.decode().split() == ["plain,route"]
+    # Typer's bash protocol: one candidate per line.
+    assert result.stdout.decode().split() == ["route"]

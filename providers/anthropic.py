@@ -90,7 +90,7 @@ class AnthropicProvider(Provider):
     def client(self) -> anthropic.Anthropic:
         if self._client is None:
             if not self.available():
-                raise AuthenticationError("no API key: set ANTHROPIC_API_KEY", self.name)
+                raise AuthenticationError(self.available().reason, self.name)
             import anthropic
             import httpx2
 

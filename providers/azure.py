@@ -42,6 +42,7 @@ from convergio_llm.providers.base import (
     Tier,
 )
 from convergio_llm.providers.errors import AuthenticationError, ConfigError
+from convergio_llm.providers.values import key_hint
 
 KEY_ENV = "AZURE_OPENAI_API_KEY"
 ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
@@ -80,7 +81,7 @@ class AzureOpenAIProvider(Provider):
             return self._client
         key = os.environ.get(KEY_ENV)
         if not key:
-            raise AuthenticationError(f"no API key: set {KEY_ENV}", self.name)
+            raise AuthenticationError(key_hint(KEY_ENV), self.name)
         endpoint = self.endpoint
         if not endpoint:
             raise ConfigError(f"{self.name}: no endpoint: set {ENDPOINT_ENV} or base_url")

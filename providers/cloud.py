@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from convergio_llm.providers.base import Availability
 from convergio_llm.providers.errors import ProviderError, RateLimited, scrub
+from convergio_llm.providers.values import key_hint
 
 T = TypeVar("T")
 
@@ -59,8 +60,7 @@ def key_availability(package: str, *alternatives: tuple[str, ...]) -> Availabili
     for group in alternatives:
         if all(os.environ.get(var) for var in group):
             return Availability(True)
-    wanted = " or ".join(" + ".join(group) for group in alternatives)
-    return Availability(False, f"set {wanted}")
+    return Availability(False, key_hint(*(" + ".join(g) for g in alternatives)), needs_key=True)
 
 
 def timed(make: Callable[[], object]) -> float | None:

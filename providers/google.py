@@ -82,7 +82,7 @@ class GoogleProvider(Provider):
     def client(self) -> genai.Client:
         if self._client is None:
             if not self.available():
-                raise AuthenticationError("no API key: set GEMINI_API_KEY", self.name)
+                raise AuthenticationError(self.available().reason, self.name)
             from google import genai
 
             timeout_s = cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S)

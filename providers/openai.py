@@ -46,6 +46,7 @@ from convergio_llm.providers.errors import (
     ProviderUnavailable,
     register_secret_env,
 )
+from convergio_llm.providers.values import key_hint
 
 OPENAI_HOST = "api.openai.com"
 
@@ -95,7 +96,7 @@ class OpenAIProvider(Provider):
 
     def available(self) -> Availability:
         if self._key() is None:
-            return Availability(False, f"{self.key_env} not set")
+            return Availability(False, key_hint(self.key_env), needs_key=True)
         if not is_local_host(self.host):
             return AVAILABLE  # no network for cloud endpoints: the first call tells
         import requests
@@ -108,7 +109,7 @@ class OpenAIProvider(Provider):
 
     def available_offline(self) -> Availability:
         if self._key() is None:
-            return Availability(False, f"{self.key_env} not set")
+            return Availability(False, key_hint(self.key_env), needs_key=True)
         if is_local_host(self.host):
             return Availability(
                 False, f"not probed (--offline); server would be at {self.base_url}"
@@ -141,7 +142,7 @@ class OpenAIProvider(Provider):
         if self._client is None:
             key = self._key()
             if key is None:
-                raise AuthenticationError(f"{self.key_env} not set", self.name)
+                raise AuthenticationError(key_hint(self.key_env), self.name)
             import openai
 
             self._client = openai.OpenAI(

@@ -73,9 +73,16 @@ def estimate_tokens(text: str) -> int:
 class Availability:
     ok: bool
     reason: str = ""
+    # Unavailable for want of an API key: commands exit as for a rejected key (6), not 3.
+    needs_key: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
 
 
 AVAILABLE = Availability(True)
+
+
+def key_hint(*variables: str) -> str:
+    """The one wording of a missing API key, in every command and backend."""
+    return "no API key: set " + " or ".join(variables)

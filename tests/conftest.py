@@ -136,6 +136,13 @@ def run_llm(
     )
 
 
+class FakeTTY(io.StringIO):
+    """A text stream that says it is a terminal (its width comes from COLUMNS)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 class Result(NamedTuple):
     code: int
     stdout: str

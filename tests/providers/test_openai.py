@@ -261,9 +261,9 @@ def test_a_stalled_stream_is_a_timeout() -> None:
 def test_key_rules_and_availability(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     cloud = OpenAIProvider()
-    assert cloud.available().reason == "OPENAI_API_KEY not set"
-    assert cloud.available_offline().reason == "OPENAI_API_KEY not set"
-    with pytest.raises(AuthenticationError, match="OPENAI_API_KEY not set"):
+    assert cloud.available().reason == "no API key: set OPENAI_API_KEY"
+    assert cloud.available_offline().reason == "no API key: set OPENAI_API_KEY"
+    with pytest.raises(AuthenticationError, match="no API key: set OPENAI_API_KEY"):
         list(cloud.stream(Request.from_prompt("hi"), "gpt-5-mini"))
     with OpenAIServer(api_key="not-needed") as server:
         local = compatible(server, api_key_env="VLLM_API_KEY")
@@ -398,4 +398,4 @@ def test_llm_run_errors_exit_with_the_documented_code(
 def test_llm_run_without_a_key_exits_6_naming_the_variable() -> None:
     result = run_llm("run", "-m", "openai:gpt-5-mini", "hi", env={"OPENAI_API_KEY": ""})
     assert result.returncode == 6, result.stderr
-    assert "OPENAI_API_KEY not set" in result.stderr.decode()
+    assert "no API key: set OPENAI_API_KEY" in result.stderr.decode()

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from convergio_llm.cli.bench_measure import Sample, measure, peak_rss_mb
@@ -34,12 +36,15 @@ class LocalRunner:
 
     isolated = False
 
-    def __init__(self, provider: Provider, model: str) -> None:
+    def __init__(
+        self, provider: Provider, model: str, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self.provider = provider
         self.model = model
+        self.clock = clock
 
     def sample(self, request: Request, sample: Sample) -> Sample:
-        return measure(self.provider, request, self.model, sample)
+        return measure(self.provider, request, self.model, sample, self.clock)
 
     def close(self) -> None:
         """The registry closes the provider."""

@@ -111,6 +111,21 @@ def isolated_env(
         pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
 
 
+def pythonpath(*folders: Path | str) -> dict[str, str]:
+    """PYTHONPATH with `folders` first and the network guard still on it (never replaced)."""
+    current = os.environ.get("PYTHONPATH", str(GUARD_DIR))
+    return {"PYTHONPATH": os.pathsep.join([*map(str, folders), current])}
+
+
+def site_hooks(*files: Path) -> dict[str, str]:
+    """Run these files at a subprocess's start-up, before the network guard installs itself
+    (the guard's sitecustomize loads them: a second sitecustomize.py would shadow it)."""
+    return {
+        "CONVERGIO_TEST_SITE_HOOKS": os.pathsep.join(map(str, files)),
+        **pythonpath(),
+    }
+
+
 def run_llm(
     *args: str,
     input: bytes | str | None = b"",

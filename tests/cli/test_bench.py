@@ -67,15 +67,17 @@ def test_scripted_delays_give_the_expected_ttft_decode_and_load(
     )
     summary = summary_of(record, "slowfake:lorem")
     assert summary["ok"] == 3 and summary["error_rate"] == 0
-    # TTFT: the scripted 50 ms (sleep never returns early; allow 20 ms of a busy machine)
-    assert 0.050 <= summary["ttft_s"]["median"] < 0.070
-    # decode: 9 gaps of 10 ms → ≤ 100 tok/s
-    assert 85.0 <= summary["decode_tps"]["median"] <= 100.5
+    # Real sleeps never return early, so the scripted delays are floors; how much a busy
+    # machine adds is not asserted (exact figures: tests/cli/test_bench_measure.py).
+    # TTFT: the scripted 50 ms
+    assert summary["ttft_s"]["median"] >= 0.050
+    # decode: 9 gaps of at least 10 ms → at most 100 tok/s
+    assert 0 < summary["decode_tps"]["median"] <= 100.5
     # end to end: 50 ms + 9 × 10 ms
-    assert 0.140 <= summary["e2e_s"]["median"] < 0.180
+    assert summary["e2e_s"]["median"] >= 0.140
     assert summary["output_tokens"] == 10 and summary["token_source"] == "provider"
     # the 0.2 s load happened in the warm-up, in a fresh child process
-    assert 0.2 <= summary["load_s"] < 0.3 and summary["load_state"] == "cold"
+    assert summary["load_s"] >= 0.2 and summary["load_state"] == "cold"
     assert all(s["load_s"] is None for s in record["samples"])
     assert summary["peak_rss_mb"] > 1  # measured in the engine's child process
 
@@ -128,7 +130,7 @@ def test_failing_samples_count_in_the_error_rate_and_nowhere_else(
     assert (summary["samples"], summary["ok"], summary["errors"]) == (6, 4, 2)
     assert summary["error_rate"] == pytest.approx(2 / 6)
     assert summary["ttft_s"]["n"] == 4 and summary["decode_tps"]["n"] == 4
-    assert 0.010 <= summary["ttft_s"]["median"] < 0.030
+    assert summary["ttft_s"]["median"] >= 0.010  # a floor: sleeps never return early
     assert any(w["kind"] == "errors" for w in record["warnings"])
 
 

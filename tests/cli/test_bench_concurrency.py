@@ -54,8 +54,5 @@ def test_two_requests_in_flight_at_once(tmp_path: Path) -> None:
     assert all(s["ok"] for s in samples), [s.get("error") for s in samples]
     assert sorted(s["rep"] for s in samples) == list(range(REPETITIONS))
     assert len(spans) == REPETITIONS
+    # Two in flight at once, seen by the server: the overlap itself, not a wall-clock bound.
     assert most_in_flight(spans) == 2
-    # paired, the four 0.43 s requests take about two request times, not four
-    wall = max(e for _, e in spans) - min(s for s, _ in spans)
-    serial = REPETITIONS * ONE_REQUEST_S
-    assert wall < 0.7 * serial, f"{wall:.2f} s of server time for {serial:.2f} s of requests"

@@ -35,6 +35,6 @@ def test_bash_completion_answers_through_the_entry_point() -> None:
 
     llm = shutil.which("llm", path=str(Path(sys.executable).parent))
     assert llm is not None
-    result = subprocess.run([llm], env=env, capture_output=True, check=False, timeout=60)
+    result = subprocess.run([llm], env=env, capture_output=True, check=False)
     # Typer's bash protocol: one candidate per line.
     assert result.stdout.decode().split() == ["route"]

@@ -4,13 +4,14 @@ and `llm route | llm run` executing the decision — with the privacy guarantee 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import assert_no_canary, run_llm
+from tests.conftest import assert_no_canary, run_llm, site_hooks
 
 COMPLEX = (
     "Implement a thread-safe LRU cache in Java with O(1) get and put, explain your locking "
@@ -112,9 +113,8 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
 ) -> None:
     """Cloud keys are set and the prompt is complex, so only privacy/offline keep it local.
     The local engine fails ('fail' model), the fallbacks run, and no socket leaves loopback."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    hook = tmp_path / "connect_watch.py"
+    hook.write_text(SITECUSTOMIZE)
     log = tmp_path / "connects.log"
     config = (
         "tiers: {simple: 'fake:fail'}\n"
@@ -122,7 +122,7 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
         "routing: {local_preference: [backup]}\n"
     )
     env = write_config(tmp_path, config)
-    env.update({"PYTHONPATH": str(hooks), "CONNECT_LOG": str(log)})
+    env.update({**site_hooks(hook), "CONNECT_LOG": str(log)})
     env.pop("CONVERGIO_LLM_OFFLINE", None)
     routed = run_llm("route", *flags, input=prompt, env=env)
     assert routed.returncode == 0, routed.stderr
@@ -140,9 +140,8 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
 
 def test_watcher_itself_catches_a_cloud_connection(tmp_path: Path) -> None:
     """The guard above is only worth something if it fires: a direct connect is recorded."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    hook = tmp_path / "connect_watch.py"
+    hook.write_text(SITECUSTOMIZE)
     log = tmp_path / "connects.log"
     import subprocess
 
@@ -150,6 +149,6 @@ def test_watcher_itself_catches_a_cloud_connection(tmp_path: Path) -> None:
         "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 443), 0.1)\n"
         "except OSError: pass"
     )
-    env = {"PYTHONPATH": str(hooks), "CONNECT_LOG": str(log), "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)
+    env = {**os.environ, **site_hooks(hook), "CONNECT_LOG": str(log)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
     assert "192.0.2.1" in log.read_text()

@@ -12,6 +12,7 @@ protocol, so anything an engine prints goes to stderr instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -148,6 +149,9 @@ class ChildRunner:
                     proc.wait()
             else:
                 proc.wait()
+            if proc.stdin is not None:  # a child that died left its stdin pipe open here
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -162,8 +166,9 @@ class ChildFailed(Exception):
 
 def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
     assert stream is not None
-    for line in stream:
-        lines.put(line)
+    with stream:  # the reader closes the pipe at EOF: a long-lived `llm` leaks no descriptor
+        for line in stream:
+            lines.put(line)
     lines.put(None)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_llm
+from tests.conftest import llm
 from tests.servers.ollama import DEFAULT_REPLY, OllamaServer
 
 MODEL = "llama3.2:3b"
@@ -31,7 +31,7 @@ def test_two_requests_in_flight_at_once(tmp_path: Path) -> None:
     prompts.write_text("why is the sky blue? answer in a few plain words please\n")
     server = OllamaServer(first_token_delay_s=FIRST_TOKEN_S, token_delay_s=TOKEN_S)
     with server:
-        result = run_llm(
+        result = llm(
             "bench",
             "--json",
             "-m",
@@ -47,7 +47,7 @@ def test_two_requests_in_flight_at_once(tmp_path: Path) -> None:
             env={"OLLAMA_HOST": server.url},
         )
         spans = list(server.spans)
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.code == 0, result.stderr
     record = json.loads(result.stdout)
     samples = record["samples"]
     assert len(samples) == REPETITIONS

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_llm
+from tests.conftest import llm
 from tests.servers.ollama import OllamaServer
 
 MODEL = "llama3.2:3b"
@@ -43,10 +43,8 @@ def one_prompt(tmp_path: Path) -> Path:
 
 
 def bench(server: OllamaServer, *args: str) -> dict[str, Any]:
-    result = run_llm(
-        "bench", "--json", "-m", f"ollama:{MODEL}", *args, env={"OLLAMA_HOST": server.url}
-    )
-    assert result.returncode == 0, result.stderr.decode()
+    result = llm("bench", "--json", "-m", f"ollama:{MODEL}", *args, env={"OLLAMA_HOST": server.url})
+    assert result.code == 0, result.stderr
     record: dict[str, Any] = json.loads(result.stdout)
     return record
 

@@ -1,5 +1,6 @@
-"""`llm route` as a user runs it: stdin in, one decision per request out, --explain on stderr,
-and `llm route | llm run` executing the decision — with the privacy guarantee watched."""
+"""`llm route`: stdin in, one decision per request out, --explain on stderr, and
+`llm route | llm run` executing the decision (in-process) — with the privacy guarantee
+watched in real subprocesses, where a connection attempt can be seen."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import assert_no_canary, run_llm, site_hooks
+from tests.conftest import assert_no_canary, llm, run_llm, site_hooks
 
 COMPLEX = (
     "Implement a thread-safe LRU cache in Java with O(1) get and put, explain your locking "
@@ -25,21 +26,22 @@ def write_config(tmp_path: Path, text: str) -> dict[str, str]:
     return {"CONVERGIO_LLM_CONFIG": str(path)}
 
 
-def decisions(stdout: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.decode().splitlines()]
+def decisions(stdout: bytes | str) -> list[dict[str, Any]]:
+    text = stdout.decode() if isinstance(stdout, bytes) else stdout
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_route_prints_one_decision_and_explains_on_stderr(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
-    result = run_llm("route", "--explain", input="What is the capital of France?\n", env=env)
-    assert result.returncode == 0, result.stderr
+    result = llm("route", "--explain", stdin="What is the capital of France?\n", env=env)
+    assert result.code == 0, result.stderr
     [decision] = decisions(result.stdout)
     assert decision["schema"] == "convergio-llm/decision/v1"
     assert (decision["provider"], decision["model"]) == ("fake", "echo")
     assert [t["rule"] for t in decision["trace"]] == [
         "privacy", "offline", "budget", "platform", "complexity", "quality"
     ]  # fmt: skip
-    stderr = result.stderr.decode()
+    stderr = result.stderr
     assert "→ fake:echo" in stderr and "complexity" in stderr and "would cost" in stderr
     assert_no_canary(result.stdout, result.stderr)
 
@@ -47,28 +49,28 @@ def test_route_prints_one_decision_and_explains_on_stderr(tmp_path: Path) -> Non
 def test_route_jsonl_keeps_ids_and_reports_bad_lines(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
     lines = '{"id": "a", "prompt": "hi"}\nnot json\n{"prompt": "my ip is 10.1.2.3"}\n'
-    result = run_llm("route", "--jsonl", input=lines, env=env)
+    result = llm("route", "--jsonl", stdin=lines, env=env)
     out = decisions(result.stdout)
     assert [o.get("id") for o in out] == ["a", "2", "3"]
     assert out[1]["schema"] == "convergio-llm/error/v1"
     assert out[2]["local_only"] is True and "ip-address" in out[2]["reason"]
-    assert result.returncode == 2
+    assert result.code == 2
 
 
 def test_bad_profile_is_a_usage_error() -> None:
-    result = run_llm("route", "--profile", "gold", input="hi")
-    assert result.returncode == 2
-    err = result.stderr.decode()
+    result = llm("route", "--profile", "gold", stdin="hi")
+    assert result.code == 2
+    err = result.stderr
     assert "'gold' is not one of 'free', 'pro', 'enterprise'" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
 
 
 def test_route_pipes_into_run(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
-    routed = run_llm("route", "--explain", input="hello there friend", env=env)
-    ran = run_llm("run", input=routed.stdout, env=env)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.decode().strip() == "hello there friend"
+    routed = llm("route", "--explain", stdin="hello there friend", env=env)
+    ran = llm("run", stdin=routed.stdout, env=env)
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.strip() == "hello there friend"
 
 
 SITECUSTOMIZE = """

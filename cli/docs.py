@@ -74,7 +74,7 @@ def _commands(group: TyperGroup, root: click.Context) -> Iterator[tuple[str, cli
 def man_page() -> str:
     group = app
     assert isinstance(group, TyperGroup)
-    root = click.Context(group, info_name="llm")
+    root = click.Context(group, info_name="llm", **group.context_settings)
     parts = [
         f'.TH LLM 1 "" "convergio-llm {VERSION}" "User Commands"',
         ".SH NAME",
@@ -88,7 +88,7 @@ def man_page() -> str:
         ".SH COMMANDS",
     ]
     for name, command in _commands(group, root):
-        ctx = click.Context(command, info_name=name, parent=root)
+        ctx = click.Context(command, info_name=name, parent=root, **command.context_settings)
         usage = " ".join(command.collect_usage_pieces(ctx))
         parts += [
             f".SS llm {name} {_roff(usage)}",

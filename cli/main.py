@@ -29,6 +29,7 @@ COMMANDS = {
     "models": "convergio_llm.cli.models",
     "cost": "convergio_llm.cli.cost",
     "bench": "convergio_llm.cli.bench",
+    "logs": "convergio_llm.cli.logs",
 }
 
 

@@ -59,6 +59,44 @@ def run(
             "--no-cooldown", help="Try a provider even if it failed moments ago (no cool-down)."
         ),
     ] = False,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the last conversation.")
+    ] = False,
+    cid: Annotated[
+        str | None, typer.Option("--cid", metavar="ID", help="Continue this conversation.")
+    ] = None,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Do not keep this exchange in the conversation log.")
+    ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", metavar="FILE|JSON", help="Answer as JSON matching this JSON Schema."
+        ),
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--file", "-f", metavar="PATH", help="Add this file's text to the prompt (repeatable)."
+        ),
+    ] = None,
+    attachments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attach", "-a", metavar="PATH", help="Attach an image or document (repeatable)."
+        ),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Submit the JSONL input as one provider batch.")
+    ] = False,
+    batch_status: Annotated[
+        str | None,
+        typer.Option("--batch-status", metavar="ID", help="Show a submitted batch's status."),
+    ] = None,
+    batch_results: Annotated[
+        str | None,
+        typer.Option("--batch-results", metavar="ID", help="Print a finished batch's results."),
+    ] = None,
 ) -> None:
     """Generate a response, streaming it to stdout.
 
@@ -88,5 +126,14 @@ def run(
         keep_alive=keep_alive,
         concurrency=concurrency,
         use_cooldown=not no_cooldown,
+        continue_last=continue_last,
+        cid=cid,
+        use_log=not no_log,
+        schema=schema,
+        files=tuple(files or ()),
+        attachments=tuple(attachments or ()),
+        batch=batch,
+        batch_status=batch_status,
+        batch_results=batch_results,
     )
     finish(run_command(ctx.obj, options))

@@ -22,7 +22,16 @@ def test_committed_completions_and_man_page_are_fresh() -> None:
 
 def test_man_page_documents_every_command_and_exit_code() -> None:
     page = (ROOT / "man" / "llm.1").read_text()
-    for command in ("route", "run", "models", "cost", "bench"):
+    for command in (
+        "route",
+        "route eval",
+        "route calibrate",
+        "run",
+        "models",
+        "cost",
+        "bench",
+        "logs",
+    ):
         assert f".SS llm {command}" in page
     for code in ("0", "1", "2", "3", "4", "5", "6", "130"):
         assert f"\\fB{code}\\fR" in page

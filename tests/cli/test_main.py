@@ -156,6 +156,41 @@ def test_run_concurrency_and_cooldown_reach_the_run_options(
     assert [(o.concurrency, o.use_cooldown) for o in seen] == [(1, True), (4, False)]
 
 
+def test_conversation_file_and_batch_flags_reach_the_run_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = capture_run_options(monkeypatch)
+    llm("run", "-m", "fake:echo", "hi")
+    flags = ("-c", "--cid", "c1", "--no-log", "--schema", '{"type": "object"}')
+    files = ("-f", "a.txt", "--file", "b.txt", "-a", "x.png", "--attach", "y.pdf")
+    batch = ("--batch", "--batch-status", "b1", "--batch-results", "b2")
+    llm("run", "-m", "fake:echo", *flags, *files, *batch, "hi")
+    fields = (
+        "continue_last", "cid", "use_log", "schema", "files", "attachments",
+        "batch", "batch_status", "batch_results",
+    )  # fmt: skip
+    default, given = ({f: getattr(o, f) for f in fields} for o in seen)
+    assert default == {
+        "continue_last": False, "cid": None, "use_log": True, "schema": None, "files": (),
+        "attachments": (), "batch": False, "batch_status": None, "batch_results": None,
+    }  # fmt: skip
+    assert given == {
+        "continue_last": True, "cid": "c1", "use_log": False, "schema": '{"type": "object"}',
+        "files": ("a.txt", "b.txt"), "attachments": ("x.png", "y.pdf"),
+        "batch": True, "batch_status": "b1", "batch_results": "b2",
+    }  # fmt: skip
+
+
+def test_logs_passes_its_options_to_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = body(monkeypatch, "logs_impl", "logs_command")
+    assert llm("logs").code == 0
+    assert llm("logs", "c42", "--json", "-n", "3") == (0, "body ran\n", "")
+    assert [(c[1], c[2]) for c in calls] == [
+        ((None,), {"json_out": False, "limit": None}),
+        (("c42",), {"json_out": True, "limit": 3}),
+    ]
+
+
 def test_run_concurrency_must_be_at_least_1() -> None:
     result = llm("run", "-m", "fake:echo", "--concurrency", "0", "hi")
     assert result.code == 2

@@ -2,94 +2,79 @@
 
 from __future__ import annotations
 
-import click
+from typing import Annotated
+
+import typer
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.context import Environment
 from convergio_llm.cli.errors import finish, guard
 
+app = typer.Typer(**opt.APP_SETTINGS)
 
-@click.command()
-@click.option(
-    "--model", "-m", "models", multiple=True, help="provider:model to measure (repeatable)."
-)
-@click.option(
-    "--provider",
-    "-p",
-    "providers",
-    multiple=True,
-    help="Providers to measure with their default models (comma-separated or repeated).",
-)
-@click.option(
-    "--prompts",
-    metavar="FILE",
-    help="Prompts file: one prompt per line, or JSON Lines "
-    "(.jsonl, or first line '{'). Default: a built-in set of three lengths.",
-)
-@click.option(
-    "--repetitions",
-    "-n",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Repetitions of every prompt.",
-)
-@click.option(
-    "--warmup",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Warm-up requests per target, with a prompt outside the measured set "
-    "(the first one loads the model).",
-)
-@click.option(
-    "--max-tokens",
-    type=click.IntRange(min=1),
-    default=128,
-    show_default=True,
-    help="Tokens to generate.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Requests in flight per target (servers and cloud APIs; "
-    "in-process engines take one at a time).",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Sampling seed where the backend takes one (temperature is always 0).",
-)
-@click.option(
-    "--plot",
-    metavar="FILE",
-    help="Also draw TTFT and decode tok/s per target to FILE (.png, .svg or .pdf).",
-)
-@click.option(
-    "--check-engine",
-    is_flag=True,
-    help="Compare client-side decode tok/s with the engine's own figure.",
-)
-@opt.json_option
-@click.pass_obj
+
+@app.command()
 @guard
 def bench(
-    env: Environment,
-    models: tuple[str, ...],
-    providers: tuple[str, ...],
-    prompts: str | None,
-    repetitions: int,
-    warmup: int,
-    max_tokens: int,
-    concurrency: int,
-    seed: int,
-    plot: str | None,
-    check_engine: bool,
-    json_out: bool,
+    ctx: typer.Context,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="provider:model to measure (repeatable)."),
+    ] = None,
+    providers: opt.Providers = None,
+    prompts: Annotated[
+        str | None,
+        typer.Option(
+            "--prompts",
+            metavar="FILE",
+            help="Prompts file: one prompt per line, or JSON Lines "
+            "(.jsonl, or first line '{'). Default: a built-in set of three lengths.",
+        ),
+    ] = None,
+    repetitions: Annotated[
+        int, typer.Option("--repetitions", "-n", min=1, help="Repetitions of every prompt.")
+    ] = 5,
+    warmup: Annotated[
+        int,
+        typer.Option(
+            "--warmup",
+            min=0,
+            help="Warm-up requests per target, with a prompt outside the measured set "
+            "(the first one loads the model).",
+        ),
+    ] = 1,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", min=1, help="Tokens to generate.")
+    ] = 128,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Requests in flight per target (servers and cloud APIs; "
+            "in-process engines take one at a time).",
+        ),
+    ] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", help="Sampling seed where the backend takes one (temperature is always 0)."
+        ),
+    ] = 0,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Also draw TTFT and decode tok/s per target to FILE (.png, .svg or .pdf).",
+        ),
+    ] = None,
+    check_engine: Annotated[
+        bool,
+        typer.Option(
+            "--check-engine", help="Compare client-side decode tok/s with the engine's own figure."
+        ),
+    ] = False,
+    json_out: opt.Json = False,
 ) -> None:
     """Benchmark backends: TTFT, decode tokens/s, load time, memory and cost.
 
@@ -100,8 +85,8 @@ def bench(
     from convergio_llm.cli.bench_impl import BenchOptions, bench_command
 
     options = BenchOptions(
-        models=models,
-        providers=providers,
+        models=tuple(models or ()),
+        providers=opt.split_names(providers),
         prompts_file=prompts,
         repetitions=repetitions,
         warmup=warmup,
@@ -112,4 +97,4 @@ def bench(
         check_engine=check_engine,
         seed=seed,
     )
-    finish(bench_command(env, options))
+    finish(bench_command(ctx.obj, options))

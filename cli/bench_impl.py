@@ -19,7 +19,7 @@ from convergio_llm.cli.bench_prompts import Prompt, builtin_prompts, read_prompt
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus
 from convergio_llm.providers.base import Request, Usage, estimate_tokens
-from convergio_llm.providers.errors import InputError, NoProviderAvailable
+from convergio_llm.providers.errors import AuthenticationError, InputError, NoProviderAvailable
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def resolve_targets(env: Environment, options: BenchOptions) -> list[Target]:
             raise InputError(f"{name} has no default model: use -m {name}:MODEL")
         available = provider.available()
         if not available:
-            raise NoProviderAvailable(f"{name} is not available: {available.reason}")
+            # A missing key exits 6, as `llm run` does; anything else 3.
+            error = AuthenticationError if available.needs_key else NoProviderAvailable
+            raise error(f"{name} is not available: {available.reason}")
         threads = provider.settings.get("n_threads") or provider.settings.get("threads")
         target = Target(
             ref=f"{name}:{model}",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -70,16 +70,26 @@ def decode_rate(
     return (output_tokens - 1) / window if window > 0 else None
 
 
-def measure(provider: Provider, request: Request, model: str, sample: Sample) -> Sample:
-    """Fill `sample` from one streamed request; a failure becomes the sample's error."""
+def measure(
+    provider: Provider,
+    request: Request,
+    model: str,
+    sample: Sample,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Sample:
+    """Fill `sample` from one streamed request; a failure becomes the sample's error.
+
+    `clock` reads the time (seconds); a test passes the one its scripted provider
+    advances, so TTFT, decode rate and end-to-end are asserted exactly.
+    """
     cpu_start = time.process_time()
-    start = time.perf_counter()
+    start = clock()
     first: float | None = None
     last: float | None = None
     completion: Completion | None = None
     try:
         for item in provider.stream(request, model):
-            now = time.perf_counter()
+            now = clock()
             if isinstance(item, Completion):
                 completion = item
             elif item.text:
@@ -93,7 +103,7 @@ def measure(provider: Provider, request: Request, model: str, sample: Sample) ->
         sample.error = scrub(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
         sample.error_type = type(exc).__name__
         return sample
-    end = time.perf_counter()
+    end = clock()
     sample.cpu_s = time.process_time() - cpu_start
     fill_from_completion(sample, completion, start, first, last, end)
     return sample

@@ -8,6 +8,8 @@ import platform
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from convergio_llm.cli.width import table, terminal_width
+
 SCHEMA = "convergio-llm/bench/v1"
 VERSIONED = (
     "convergio-llm",
@@ -76,8 +78,7 @@ _ROWS = (
 )
 
 
-def metrics_table(summaries: Sequence[Mapping[str, Any]]) -> str:
-    from tabulate import tabulate
+def metrics_table(summaries: Sequence[Mapping[str, Any]], width: int | None = None) -> str:
 
     tails = any((s.get("ttft_s") or {}).get("p90") is not None for s in summaries)
     head = ["target", "metric", "median", "min", "max", "mean ± sd"]
@@ -97,11 +98,10 @@ def metrics_table(summaries: Sequence[Mapping[str, Any]]) -> str:
             if tails:
                 row += [_fmt(s["p90"], scale, digits), _fmt(s["p99"], scale, digits)]
             rows.append(row)
-    return tabulate(rows, head, disable_numparse=True)
+    return table(rows, head, width)
 
 
-def resources_table(summaries: Sequence[Mapping[str, Any]]) -> str:
-    from tabulate import tabulate
+def resources_table(summaries: Sequence[Mapping[str, Any]], width: int | None = None) -> str:
 
     head = [
         "target",
@@ -132,11 +132,10 @@ def resources_table(summaries: Sequence[Mapping[str, Any]]) -> str:
                 "unknown" if cost is None else f"{cost:.6g}",
             ]
         )
-    return tabulate(rows, head, disable_numparse=True)
+    return table(rows, head, width)
 
 
-def comparisons_table(comparisons: Sequence[Mapping[str, Any]]) -> str:
-    from tabulate import tabulate
+def comparisons_table(comparisons: Sequence[Mapping[str, Any]], width: int | None = None) -> str:
 
     labels = {"ttft_s": "TTFT", "decode_tps": "decode tok/s", "e2e_s": "total time"}
     rows = []
@@ -149,13 +148,10 @@ def comparisons_table(comparisons: Sequence[Mapping[str, Any]]) -> str:
         rows.append(
             [f"{c['target']} vs {c['baseline']}", labels[c["metric"]], ratio, interval, c["pairs"]]
         )
-    return tabulate(
-        rows, ["comparison", "metric", "median ratio", "95% CI", "pairs"], disable_numparse=True
-    )
+    return table(rows, ["comparison", "metric", "median ratio", "95% CI", "pairs"], width)
 
 
-def engine_table(summaries: Sequence[Mapping[str, Any]]) -> str:
-    from tabulate import tabulate
+def engine_table(summaries: Sequence[Mapping[str, Any]], width: int | None = None) -> str:
 
     rows = []
     for s in summaries:
@@ -172,7 +168,7 @@ def engine_table(summaries: Sequence[Mapping[str, Any]]) -> str:
                 ]
             )
     head = ["target", "client decode tok/s", "engine decode tok/s", "difference"]
-    return tabulate(rows, head, disable_numparse=True)
+    return table(rows, head, width)
 
 
 def _median_of(summary: Mapping[str, Any], key: str) -> float | None:
@@ -181,6 +177,8 @@ def _median_of(summary: Mapping[str, Any], key: str) -> float | None:
 
 
 def write_text(out: IO[str], record: Mapping[str, Any]) -> None:
+    """The tables, wrapped to the terminal's width when `out` is one."""
+    width = terminal_width(out)
     summaries = record["summaries"]
     host = record["host"]
     out.write(
@@ -189,11 +187,11 @@ def write_text(out: IO[str], record: Mapping[str, Any]) -> None:
         f"{len(record['config']['prompts'])} prompts, max {record['config']['max_tokens']} "
         "tokens, temperature 0\n\n"
     )
-    out.write(metrics_table(summaries) + "\n\n" + resources_table(summaries) + "\n")
+    out.write(metrics_table(summaries, width) + "\n\n" + resources_table(summaries, width) + "\n")
     if record["comparisons"]:
-        out.write("\n" + comparisons_table(record["comparisons"]) + "\n")
+        out.write("\n" + comparisons_table(record["comparisons"], width) + "\n")
     if record["config"]["check_engine"]:
-        out.write("\n" + engine_table(summaries) + "\n")
+        out.write("\n" + engine_table(summaries, width) + "\n")
     if record["warnings"]:
         out.write("\nwarnings:\n")
         for w in record["warnings"]:

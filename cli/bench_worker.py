@@ -12,6 +12,7 @@ protocol, so anything an engine prints goes to stderr instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from convergio_llm.cli.bench_measure import Sample, measure, peak_rss_mb
@@ -34,12 +37,15 @@ class LocalRunner:
 
     isolated = False
 
-    def __init__(self, provider: Provider, model: str) -> None:
+    def __init__(
+        self, provider: Provider, model: str, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self.provider = provider
         self.model = model
+        self.clock = clock
 
     def sample(self, request: Request, sample: Sample) -> Sample:
-        return measure(self.provider, request, self.model, sample)
+        return measure(self.provider, request, self.model, sample, self.clock)
 
     def close(self) -> None:
         """The registry closes the provider."""
@@ -143,6 +149,9 @@ class ChildRunner:
                     proc.wait()
             else:
                 proc.wait()
+            if proc.stdin is not None:  # a child that died left its stdin pipe open here
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -157,8 +166,9 @@ class ChildFailed(Exception):
 
 def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
     assert stream is not None
-    for line in stream:
-        lines.put(line)
+    with stream:  # the reader closes the pipe at EOF: a long-lived `llm` leaks no descriptor
+        for line in stream:
+            lines.put(line)
     lines.put(None)
 
 

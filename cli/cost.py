@@ -2,48 +2,61 @@
 
 from __future__ import annotations
 
-import click
+from typing import Annotated
+
+import typer
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.context import Environment
 from convergio_llm.cli.errors import finish, guard
 
+app = typer.Typer(**opt.APP_SETTINGS)
 
-@click.command()
-@click.option("--since", metavar="YYYY-MM-DD", help="First day to include.")
-@click.option("--until", metavar="YYYY-MM-DD", help="Last day to include.")
-@click.option("--today", is_flag=True, help="Only today.")
-@click.option("--month", is_flag=True, help="This calendar month (the default).")
-@click.option(
-    "--what-if",
-    is_flag=True,
-    help="What the same traffic would have cost all-cloud at each tier, "
-    "and the monthly saving from local routing.",
-)
-@click.option(
-    "--estimate",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Project a month of N requests at the observed mix.",
-)
-@opt.json_option
-@click.pass_obj
+
+@app.command()
 @guard
 def cost(
-    env: Environment,
-    since: str | None,
-    until: str | None,
-    today: bool,
-    month: bool,
-    what_if: bool,
-    estimate: int | None,
-    json_out: bool,
+    ctx: typer.Context,
+    since: opt.Since = None,
+    until: opt.Until = None,
+    today: Annotated[bool, typer.Option("--today", help="Only today.")] = False,
+    month: Annotated[
+        bool, typer.Option("--month", help="This calendar month (the default).")
+    ] = False,
+    what_if: Annotated[
+        bool,
+        typer.Option(
+            "--what-if",
+            help="What the same traffic would have cost all-cloud at each tier, "
+            "and the monthly saving from local routing.",
+        ),
+    ] = False,
+    estimate: Annotated[
+        int | None,
+        typer.Option(
+            "--estimate",
+            min=1,
+            metavar="N",
+            help="Project a month of N requests at the observed mix.",
+        ),
+    ] = None,
+    by_verdict: Annotated[
+        bool,
+        typer.Option(
+            "--by-verdict",
+            help="Audit: which requests left the machine, by routing verdict "
+            "(takes --since/--until and --json).",
+        ),
+    ] = False,
+    json_out: opt.Json = False,
 ) -> None:
     """Show spend by day, provider and model, and budget left.
 
     Reads the ledger that `llm run` writes; prices come from the ledger rows as
     they were recorded. Exit 2 for bad dates, 1 when the ledger cannot be read.
     """
+    if by_verdict:
+        audit_command = opt.body("cost_audit", "audit_command")
+        finish(audit_command(ctx.obj, since=since, until=until, json_out=json_out))
     from convergio_llm.cli.cost_impl import CostOptions, cost_command
 
     options = CostOptions(
@@ -55,4 +68,4 @@ def cost(
         estimate=estimate,
         json_out=json_out,
     )
-    finish(cost_command(env, options))
+    finish(cost_command(ctx.obj, options))

@@ -199,8 +199,9 @@ def cost_command(env: Environment, options: CostOptions) -> int:
         write_json(env.stdout, result)
     else:
         from convergio_llm.cli.cost_render import render
+        from convergio_llm.cli.width import terminal_width
 
-        env.stdout.write(render(result))
+        env.stdout.write(render(result, terminal_width(env.stdout)))
     env.stdout.flush()
     return 0
 

@@ -16,10 +16,10 @@ def usd(value: float | None) -> str:
     return f"{sign}${value:,.2f}" if value >= 1 else f"{sign}${value:.4f}"
 
 
-def _table(rows: list[list[Any]], headers: list[str]) -> str:
-    from tabulate import tabulate
+def _table(rows: list[list[Any]], headers: list[str], width: int | None) -> str:
+    from convergio_llm.cli.width import table
 
-    return tabulate(rows, headers=headers, disable_numparse=True) + "\n"
+    return table(rows, headers, width) + "\n"
 
 
 def _spend_rows(groups: list[dict[str, Any]], key: str) -> list[list[Any]]:
@@ -36,12 +36,13 @@ def _spend_rows(groups: list[dict[str, Any]], key: str) -> list[list[Any]]:
     ]
 
 
-def render(result: dict[str, Any]) -> str:
+def render(result: dict[str, Any], width: int | None = None) -> str:
+    """The report as text; tables wrap to `width` (a terminal's), None for full width."""
     period = result["period"]
     total = result["totals"]
     parts = [f"Spend for {period['label']} ({period['since']} to {period['until']})\n"]
     columns = ["requests", "tokens in", "tokens out", "cost", "avg/request"]
-    parts.append(_table(_spend_rows([{"total": "total", **total}], "total"), ["", *columns]))
+    parts.append(_table(_spend_rows([{"total": "total", **total}], "total"), ["", *columns], width))
     if total["requests_with_unknown_price"]:
         parts.append(
             f"{total['requests_with_unknown_price']} request(s) used a model with no known "
@@ -50,20 +51,20 @@ def render(result: dict[str, Any]) -> str:
     for title, key in (("day", "by_day"), ("provider", "by_provider"), ("model", "by_model")):
         if result[key]:
             parts.append(f"\nBy {title}\n")
-            parts.append(_table(_spend_rows(result[key], title), [title, *columns]))
+            parts.append(_table(_spend_rows(result[key], title), [title, *columns], width))
     if result["budgets"]:
         parts.append("\nBudgets\n")
         rows = [
             [b["budget"], usd(b["limit_usd"]), usd(b["used_usd"]), usd(b["left_usd"])]
             for b in result["budgets"]
         ]
-        parts.append(_table(rows, ["budget", "limit", "used", "left"]))
+        parts.append(_table(rows, ["budget", "limit", "used", "left"], width))
     if "what_if" in result:
-        parts.append(render_what_if(result["what_if"]))
+        parts.append(render_what_if(result["what_if"], width))
     return "".join(parts)
 
 
-def render_what_if(w: dict[str, Any]) -> str:
+def render_what_if(w: dict[str, Any], width: int | None = None) -> str:
     parts = [
         f"\nWhat if: {w['requests']} answered request(s) over {w['observed_days']} day(s), "
         f"{w['local_requests']} of them local, actually cost {usd(w['actual_usd'])} "
@@ -96,5 +97,5 @@ def render_what_if(w: dict[str, Any]) -> str:
         if estimate is not None:
             row.append(usd(r["estimate_usd"]))
         rows.append(row)
-    parts.append(_table(rows, headers))
+    parts.append(_table(rows, headers, width))
     return "".join(parts)

@@ -13,22 +13,25 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
+from typer import _click as click
+from typer.core import TyperGroup
 
 from convergio_llm.cli.exit_status import DESCRIPTIONS
-from convergio_llm.cli.main import VERSION, app
+from convergio_llm.cli.main import COMPLETE_VAR, VERSION, app
 
 SHELLS = {"bash": "llm.bash", "zsh": "_llm", "fish": "llm.fish"}
 
 
 def completion_scripts() -> dict[str, str]:
-    from click.shell_completion import get_completion_class
+    from typer._click.shell_completion import get_completion_class
+    from typer._completion_classes import completion_init
 
+    completion_init()
     scripts = {}
     for shell, filename in SHELLS.items():
         cls = get_completion_class(shell)
         assert cls is not None
-        source = cls(app, {}, "llm", "_LLM_COMPLETE").source()
+        source = cls(app, {}, "llm", COMPLETE_VAR).source()
         scripts[f"completions/{filename}"] = source.rstrip() + "\n"
     return scripts
 
@@ -42,9 +45,9 @@ def _roff(text: str) -> str:
 
 def _options(command: click.Command, ctx: click.Context) -> Iterator[str]:
     for param in command.get_params(ctx):
-        # Options only: click 8.5 started giving arguments help records, and the page
-        # must not change with the click version (a test compares it byte for byte).
-        if not isinstance(param, click.Option):
+        # Options only: arguments are in the usage line, and the page must not change
+        # with the Typer version (a test compares it byte for byte).
+        if param.param_type_name != "option":
             continue
         record = param.get_help_record(ctx)
         if record is None:
@@ -53,9 +56,25 @@ def _options(command: click.Command, ctx: click.Context) -> Iterator[str]:
         yield f".TP\n\\fB{_roff(names)}\\fR\n{_roff(help_text)}"
 
 
+def _commands(group: TyperGroup, root: click.Context) -> Iterator[tuple[str, click.Command]]:
+    """Every command, `route`'s first-argument sub-commands right after it."""
+    import typer
+
+    from convergio_llm.cli.route_sub import APPS
+
+    for name in sorted(group.list_commands(root)):
+        command = group.get_command(root, name)
+        assert command is not None
+        yield name, command
+        if name == "route":
+            for sub, sub_app in APPS.items():
+                yield f"route {sub}", typer.main.get_command(sub_app)
+
+
 def man_page() -> str:
     group = app
-    root = click.Context(group, info_name="llm")
+    assert isinstance(group, TyperGroup)
+    root = click.Context(group, info_name="llm", **group.context_settings)
     parts = [
         f'.TH LLM 1 "" "convergio-llm {VERSION}" "User Commands"',
         ".SH NAME",
@@ -68,10 +87,8 @@ def man_page() -> str:
         *_options(group, root),
         ".SH COMMANDS",
     ]
-    for name in sorted(group.list_commands(root)):
-        command = group.get_command(root, name)
-        assert command is not None
-        ctx = click.Context(command, info_name=name, parent=root)
+    for name, command in _commands(group, root):
+        ctx = click.Context(command, info_name=name, parent=root, **command.context_settings)
         usage = " ".join(command.collect_usage_pieces(ctx))
         parts += [
             f".SS llm {name} {_roff(usage)}",

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-import click
+import typer
 
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 
@@ -14,54 +14,64 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def finish(status: int) -> NoReturn:
-    """End the command with this exit status (click's way, so tests and wrappers see it)."""
-    raise click.exceptions.Exit(int(status))
+    """End the command with this exit status (Typer's way, so tests and wrappers see it)."""
+    raise typer.Exit(int(status))
 
 
 def guard(func: F) -> F:
-    """Wrap a command: known errors → one line + exit code; no traceback unless --debug."""
+    """Wrap a command: known errors → one line + exit code; no traceback unless --debug.
+
+    The command takes `ctx: typer.Context` as its first parameter; its `obj` is the
+    Environment whose stderr gets the line (and whose streams scrub secrets).
+    """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from convergio_llm.providers.errors import LLMError, scrub
+    def wrapper(ctx: typer.Context, *args: Any, **kwargs: Any) -> Any:
+        from typer._click.exceptions import ClickException
 
-        ctx = click.get_current_context()
+        from convergio_llm.providers.errors import LLMError
+
         env = ctx.obj
         debug = bool(getattr(env, "debug", False))
         try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            return func(ctx, *args, **kwargs)
+        except (typer.Exit, typer.Abort, ClickException):
             raise
         except LLMError as exc:
             if debug:
                 raise
-            click.echo(f"llm: error: {scrub(str(exc))}", err=True)
-            raise click.exceptions.Exit(int(status_for(exc))) from None
+            _say(env, f"llm: error: {exc}")
+            raise typer.Exit(int(status_for(exc))) from None
         except KeyboardInterrupt:
-            click.echo("llm: interrupted", err=True)
-            raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
+            _say(env, "llm: interrupted")
+            raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
         except BrokenPipeError:
             _silence_broken_pipe()
-            raise click.exceptions.Exit(int(ExitStatus.OK)) from None
+            raise typer.Exit(int(ExitStatus.OK)) from None
         except OSError as exc:  # stdout on a full disk, /dev/full, or closed
             from convergio_llm.cli.io import output_error_line
 
             if debug:
                 raise
-            click.echo(f"llm: error: {scrub(output_error_line(exc))}", err=True)
-            raise click.exceptions.Exit(int(ExitStatus.ERROR)) from None
+            _say(env, f"llm: error: {output_error_line(exc)}")
+            raise typer.Exit(int(ExitStatus.ERROR)) from None
         except Exception as exc:
             if debug:
                 raise
-            message = scrub(f"{type(exc).__name__}: {exc}").splitlines()[0]
-            click.echo(f"llm: internal error: {message} (run with --debug for details)", err=True)
-            raise click.exceptions.Exit(int(ExitStatus.ERROR)) from None
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            _say(env, f"llm: internal error: {message} (run with --debug for details)")
+            raise typer.Exit(int(ExitStatus.ERROR)) from None
         finally:
             close = getattr(env, "close", None)
             if close is not None:
                 close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _say(env: Any, line: str) -> None:
+    env.stderr.write(line + "\n")
+    env.stderr.flush()
 
 
 def _silence_broken_pipe() -> None:

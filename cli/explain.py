@@ -10,10 +10,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from convergio_llm.cli.width import fit_line
 from convergio_llm.routing.decision import Decision, TraceEntry
 
+# Where a rule's summary starts: "  " + rule (11) + " " + verdict (14) + " ".
+SUMMARY_COLUMN = 29
 
-def render(decision: Decision, color: bool = False) -> str:
+
+def render(decision: Decision, color: bool = False, width: int | None = None) -> str:
+    """The explanation; lines wider than `width` (a terminal's) break between facts."""
     bold, dim, green, yellow, reset = (
         ("\033[1m", "\033[2m", "\033[32m", "\033[33m", "\033[0m") if color else ("",) * 5
     )
@@ -30,7 +35,8 @@ def render(decision: Decision, color: bool = False) -> str:
         lines.append(f"  {'fallbacks':<11} " + " → ".join(t.ref for t in decision.fallbacks))
     if decision.local_only:
         lines.append(f"  {dim}local only: no fallback leaves this machine{reset}")
-    return "\n".join(lines) + "\n"
+    fitted = [part for line in lines for part in fit_line(line, width, SUMMARY_COLUMN)]
+    return "\n".join(fitted) + "\n"
 
 
 def _usd(value: Any) -> str:

@@ -10,7 +10,7 @@ from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus
 from convergio_llm.cli.io import write_json
 from convergio_llm.providers.base import Availability, ModelInfo, Provider
-from convergio_llm.providers.errors import InputError, LLMError, scrub
+from convergio_llm.providers.errors import InputError, LLMError
 from convergio_llm.providers.manifest import PRIVACY_OF
 from convergio_llm.providers.registry import split_ref
 
@@ -59,23 +59,23 @@ def list_models(
     if json_out:
         write_json(env.stdout, rows)
         return int(ExitStatus.OK)
-    from tabulate import tabulate
+    from convergio_llm.cli.width import table, terminal_width
 
-    table = [
+    cells = [
         [
             r["provider"],
             r["name"],
             r["tier"] or "",
             r["locality"],
             r["region"] or "",
-            r["privacy"],
             ("yes" if r["available"] else "no") + (" (loaded)" if r.get("loaded") else ""),
-            scrub(r["reason"] or ""),
+            r["reason"] or "",
         ]
         for r in rows
     ]
-    headers = ["provider", "model", "tier", "locality", "region", "privacy", "available", "why not"]
-    env.stdout.write(tabulate(table, headers=headers) + "\n")
+    # privacy follows from locality (providers/manifest.py): it is in --json, not a column
+    headers = ["provider", "model", "tier", "locality", "region", "available", "why not"]
+    env.stdout.write(table(cells, headers, terminal_width(env.stdout)) + "\n")
     return int(ExitStatus.OK)
 
 

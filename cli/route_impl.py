@@ -7,7 +7,7 @@ from typing import Any
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import error_object, read_items, write_json
-from convergio_llm.providers.errors import InputError, LLMError, scrub
+from convergio_llm.providers.errors import InputError, LLMError
 from convergio_llm.routing.decide import Policy, decide
 
 
@@ -37,10 +37,12 @@ def route_command(
             continue
         if explain:
             from convergio_llm.cli.explain import render
+            from convergio_llm.cli.width import terminal_width
 
-            env.stderr.write(render(decision, color=env.stderr_isatty))
+            width = terminal_width(env.stderr)
+            env.stderr.write(render(decision, color=width is not None, width=width))
             env.stderr.flush()
         # write_json(env.stdout, decision.to_json()), with the trace entries encoded once.
-        env.stdout.write(scrub(decision.to_json_text()) + "\n")
+        env.stdout.write(decision.to_json_text() + "\n")  # the Environment scrubs secrets
         env.stdout.flush()
     return int(status)

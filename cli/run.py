@@ -2,30 +2,102 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-import click
+import typer
 
 from convergio_llm.cli import options as opt
-from convergio_llm.cli.context import Environment
 from convergio_llm.cli.errors import finish, guard
 
+app = typer.Typer(**opt.APP_SETTINGS)
 
-@click.command()
-@opt.prompt_argument
-@opt.target_options
-@opt.generation_options
-@opt.json_option
-@opt.jsonl_option
-@opt.routing_options
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")
-@click.option("--no-ledger", is_flag=True, help="Do not record this run in the cost ledger.")
-@click.option(
-    "--keep-alive", help="Ollama: how long to keep the model loaded (5m, -1 forever, 0 unload)."
-)
-@click.pass_obj
+
+@app.command()
 @guard
-def run(env: Environment, /, prompt: str | None, **flags: Any) -> None:
+def run(
+    ctx: typer.Context,
+    prompt: opt.Prompt = None,
+    model: opt.Model = None,
+    provider: opt.Provider = None,
+    system: opt.System = None,
+    max_tokens: opt.MaxTokens = None,
+    temperature: opt.Temperature = None,
+    seed: opt.Seed = None,
+    stop: opt.Stop = None,
+    json_out: opt.Json = False,
+    jsonl: opt.Jsonl = False,
+    private: opt.Private = None,
+    offline: opt.Offline = None,
+    quality: opt.Quality = False,
+    profile: opt.Profile = None,
+    complexity: opt.Complexity = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
+    ] = False,
+    no_ledger: Annotated[
+        bool, typer.Option("--no-ledger", help="Do not record this run in the cost ledger.")
+    ] = False,
+    keep_alive: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-alive",
+            help="Ollama: how long to keep the model loaded (5m, -1 forever, 0 unload).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            metavar="N",
+            help="With --jsonl: requests in flight at once (results keep input order).",
+        ),
+    ] = 1,
+    no_cooldown: Annotated[
+        bool,
+        typer.Option(
+            "--no-cooldown", help="Try a provider even if it failed moments ago (no cool-down)."
+        ),
+    ] = False,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the last conversation.")
+    ] = False,
+    cid: Annotated[
+        str | None, typer.Option("--cid", metavar="ID", help="Continue this conversation.")
+    ] = None,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Do not keep this exchange in the conversation log.")
+    ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", metavar="FILE|JSON", help="Answer as JSON matching this JSON Schema."
+        ),
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--file", "-f", metavar="PATH", help="Add this file's text to the prompt (repeatable)."
+        ),
+    ] = None,
+    attachments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attach", "-a", metavar="PATH", help="Attach an image or document (repeatable)."
+        ),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Submit the JSONL input as one provider batch.")
+    ] = False,
+    batch_status: Annotated[
+        str | None,
+        typer.Option("--batch-status", metavar="ID", help="Show a submitted batch's status."),
+    ] = None,
+    batch_results: Annotated[
+        str | None,
+        typer.Option("--batch-results", metavar="ID", help="Print a finished batch's results."),
+    ] = None,
+) -> None:
     """Generate a response, streaming it to stdout.
 
     Reads the prompt from the argument or stdin. A decision object from `llm route`
@@ -35,12 +107,33 @@ def run(env: Environment, /, prompt: str | None, **flags: Any) -> None:
 
     options = RunOptions(
         prompt=prompt,
-        defaults=opt.request_defaults(flags),
-        policy=opt.policy_from(flags),
-        json_out=flags["json_out"],
-        jsonl=flags["jsonl"],
-        use_cache=not flags["no_cache"],
-        use_ledger=not flags["no_ledger"],
-        keep_alive=flags["keep_alive"],
+        defaults=opt.request_defaults(
+            system=system, max_tokens=max_tokens, temperature=temperature, seed=seed, stop=stop
+        ),
+        policy=opt.policy_from(
+            model=model,
+            provider=provider,
+            private=private,
+            offline=offline,
+            quality=quality,
+            profile=profile,
+            complexity=complexity,
+        ),
+        json_out=json_out,
+        jsonl=jsonl,
+        use_cache=not no_cache,
+        use_ledger=not no_ledger,
+        keep_alive=keep_alive,
+        concurrency=concurrency,
+        use_cooldown=not no_cooldown,
+        continue_last=continue_last,
+        cid=cid,
+        use_log=not no_log,
+        schema=schema,
+        files=tuple(files or ()),
+        attachments=tuple(attachments or ()),
+        batch=batch,
+        batch_status=batch_status,
+        batch_results=batch_results,
     )
-    finish(run_command(env, options))
+    finish(run_command(ctx.obj, options))

@@ -29,6 +29,19 @@ class RunOptions:
     use_cache: bool = True
     use_ledger: bool = True
     keep_alive: str | None = None
+    concurrency: int = 1
+    use_cooldown: bool = True
+    # Conversations, structured output and files (bodies: the conversations engineer).
+    continue_last: bool = False
+    cid: str | None = None
+    use_log: bool = True
+    schema: str | None = None
+    files: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    # Provider batch APIs (body: the batch engineer).
+    batch: bool = False
+    batch_status: str | None = None
+    batch_results: str | None = None
 
 
 def run_command(env: Environment, options: RunOptions) -> int:

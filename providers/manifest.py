@@ -281,7 +281,8 @@ def availability(
         return Availability(False, hint_for_missing_package(kind, missing))
     key_env = settings.get("api_key_env")
     if key_required and not key_set(kind, str(key_env) if key_env else None, environ):
-        return Availability(False, hint_for_missing_key(kind, str(key_env) if key_env else None))
+        hint = hint_for_missing_key(kind, str(key_env) if key_env else None)
+        return Availability(False, hint, needs_key=True)
     return AVAILABLE
 
 

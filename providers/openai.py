@@ -91,7 +91,7 @@ class OpenAIProvider(Provider):
         if missing:
             return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
         if self._key() is None:
-            return Availability(False, self._key_hint())
+            return Availability(False, self._key_hint(), needs_key=True)
         return None
 
     def _key_hint(self) -> str:

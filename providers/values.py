@@ -73,6 +73,8 @@ def estimate_tokens(text: str) -> int:
 class Availability:
     ok: bool
     reason: str = ""
+    # Unavailable for want of an API key: commands exit as for a rejected key (6), not 3.
+    needs_key: bool = False
 
     def __bool__(self) -> bool:
         return self.ok

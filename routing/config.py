@@ -96,8 +96,14 @@ COMMON_OPTIONS: dict[str, Any] = {
     "models": {"simple": "str", "balanced": "str", "quality": "str"},
     "base_url": "str",
     "api_key_env": "str",
-    "locality": "in-process|local-server|cloud",
+    "locality": "in-process|local-server|local-network|cloud",
     "privacy": "maximum|high|provider-dependent",
+    # where the instance keeps data (privacy.residency; providers/regions.py)
+    "region": "str",
+    # limits honoured across threads by `run --concurrency` (routing/limits.py)
+    "max_concurrency": "int",
+    "requests_per_minute": "number",
+    "tokens_per_minute": "number",
 }
 PROVIDER_OPTIONS: dict[str, dict[str, Any]] = {
     "fake": {

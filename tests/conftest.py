@@ -3,6 +3,8 @@ and a canary API key in every variable a provider reads, which must never be pri
 
 from __future__ import annotations
 
+import contextlib
+import io
 import ipaddress
 import os
 import socket
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -108,13 +111,32 @@ def isolated_env(
         pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
 
 
+def pythonpath(*folders: Path | str) -> dict[str, str]:
+    """PYTHONPATH with `folders` first and the network guard still on it (never replaced)."""
+    current = os.environ.get("PYTHONPATH", str(GUARD_DIR))
+    return {"PYTHONPATH": os.pathsep.join([*map(str, folders), current])}
+
+
+def site_hooks(*files: Path) -> dict[str, str]:
+    """Run these files at a subprocess's start-up, before the network guard installs itself
+    (the guard's sitecustomize loads them: a second sitecustomize.py would shadow it)."""
+    return {
+        "CONVERGIO_TEST_SITE_HOOKS": os.pathsep.join(map(str, files)),
+        **pythonpath(),
+    }
+
+
 def run_llm(
     *args: str,
     input: bytes | str | None = b"",
     env: dict[str, str] | None = None,
-    timeout: float = 120,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the real `llm` entry point in a subprocess, as a user's shell would."""
+    """Run the real `llm` entry point in a subprocess, as a user's shell would.
+
+    No timeout by default: pytest-timeout bounds every test, and a fixed one trips on a
+    loaded machine.
+    """
     if isinstance(input, str):
         input = input.encode()
     full_env = dict(os.environ)
@@ -127,6 +149,52 @@ def run_llm(
         timeout=timeout,
         check=False,
     )
+
+
+class FakeTTY(io.StringIO):
+    """A text stream that says it is a terminal (its width comes from COLUMNS)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Result(NamedTuple):
+    code: int
+    stdout: str
+    stderr: str
+
+
+def llm(
+    *args: str,
+    stdin: bytes | str = b"",
+    env: dict[str, str] | None = None,
+    stdout: io.StringIO | None = None,
+    stderr: io.StringIO | None = None,
+) -> Result:
+    """Run the app in this process through its Environment: what `llm` would print and exit.
+
+    `env` is laid over os.environ for the call (the code under test reads keys and
+    endpoints from the process environment). Pass your own `stdout`/`stderr` (e.g. a
+    fake terminal) to test what depends on the stream. For the real pipe contract —
+    bytes on file descriptors, the entry point, start-up — use `run_llm`.
+    """
+    from convergio_llm.cli.context import Environment
+    from convergio_llm.cli.main import invoke
+
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    out = stdout if stdout is not None else io.StringIO()
+    err = stderr if stderr is not None else io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        environment = Environment(stdin=io.BytesIO(data), stdout=out, stderr=err)
+        # Help and --version are printed by Typer itself, to sys.stdout.
+        with contextlib.redirect_stdout(environment.stdout):
+            code = invoke(list(args), env=environment)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def assert_no_canary(*texts: bytes | str) -> None:

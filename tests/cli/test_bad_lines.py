@@ -61,7 +61,9 @@ def test_every_bad_line_is_reported_by_number_and_the_rest_runs(command: str) ->
     lines = list(BAD_LINES.values())
     good = [json.dumps({"id": f"g{i}", "prompt": f"good {i}"}) for i in range(3)]
     stdin = "\n".join([good[0], *lines[:9], good[1], *lines[9:], good[2]]) + "\n"
-    args = [command, "--jsonl"] + (["-m", "fake:echo"] if command == "run" else [])
+    # route: --online skips the reachability probe (a good line may be routed to the cloud,
+    # and probing api.openai.com would need DNS); run: a local fake answers.
+    args = [command, "--jsonl", *(["-m", "fake:echo"] if command == "run" else ["--online"])]
     result = run_llm(*args, input=stdin)
     assert result.returncode == 2, result.stderr
     assert b"internal error" not in result.stderr and b"Traceback" not in result.stderr

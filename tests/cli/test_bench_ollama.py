@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_llm
+from tests.conftest import llm
 from tests.servers.ollama import OllamaServer
 
 MODEL = "llama3.2:3b"
@@ -43,10 +43,8 @@ def one_prompt(tmp_path: Path) -> Path:
 
 
 def bench(server: OllamaServer, *args: str) -> dict[str, Any]:
-    result = run_llm(
-        "bench", "--json", "-m", f"ollama:{MODEL}", *args, env={"OLLAMA_HOST": server.url}
-    )
-    assert result.returncode == 0, result.stderr.decode()
+    result = llm("bench", "--json", "-m", f"ollama:{MODEL}", *args, env={"OLLAMA_HOST": server.url})
+    assert result.code == 0, result.stderr
     record: dict[str, Any] = json.loads(result.stdout)
     return record
 
@@ -64,8 +62,9 @@ def test_engine_figures_from_known_durations(one_prompt: Path) -> None:
     assert summary["ok"] == 3
     check = summary["engine_check"]
     assert check["engine_decode_tps"] == pytest.approx(50.0)
-    assert 40.0 <= check["client_decode_tps"] <= 50.5
-    assert 0.030 <= summary["ttft_s"]["median"] < 0.080
+    # The double's delays are floors (sleeps never return early); a busy machine only adds.
+    assert 0 < check["client_decode_tps"] <= 50.5
+    assert summary["ttft_s"]["median"] >= 0.030
     # the double's reply has 12 words, each one token (eval_count), below --max-tokens
     assert summary["output_tokens"] == 12 and summary["token_source"] == "provider"
     # load: Ollama's load_duration of the first request; /api/ps said the model was not loaded

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from convergio_llm.routing.ledger import SCHEMA_VERSION, ledger_path
-from tests.conftest import assert_no_canary, run_llm
+from tests.conftest import Result, assert_no_canary
+from tests.conftest import llm as run_llm
 
 # fake:echo at $1,000 per million tokens both ways; fake:lorem stays local and free.
 CONFIG = """\
@@ -31,7 +32,7 @@ def config(tmp_path: Path) -> str:
     return str(path)
 
 
-def llm(config: str, *args: str) -> Any:
+def llm(config: str, *args: str) -> Result:
     return run_llm("--config", config, *args)
 
 
@@ -39,14 +40,14 @@ def llm(config: str, *args: str) -> Any:
 def traffic(config: str) -> str:
     """Two priced echo calls ($0.01 each) and one free local lorem call (1 in, 16 out)."""
     for _ in range(2):
-        assert llm(config, "run", "-m", "fake:echo", "--max-tokens", "5", ECHO).returncode == 0
-    assert llm(config, "run", "-m", "fake:lorem", "hello").returncode == 0
+        assert llm(config, "run", "-m", "fake:echo", "--max-tokens", "5", ECHO).code == 0
+    assert llm(config, "run", "-m", "fake:lorem", "hello").code == 0
     return config
 
 
 def cost_json(config: str, *args: str) -> Any:
     result = llm(config, "cost", "--json", *args)
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.code == 0, result.stderr
     assert_no_canary(result.stdout, result.stderr)
     return json.loads(result.stdout)
 
@@ -72,8 +73,8 @@ def test_month_totals_by_day_provider_and_model(traffic: str) -> None:
 
 def test_month_as_a_table(traffic: str) -> None:
     result = llm(traffic, "cost", "--month")
-    assert result.returncode == 0
-    text = result.stdout.decode()
+    assert result.code == 0
+    text = result.stdout
     assert "fake:echo" in text and "fake:lorem" in text
     assert "$0.0200" in text  # two echo calls
     assert "$0.9800" in text  # budget left
@@ -102,8 +103,8 @@ def test_what_if_prices_the_real_traffic_at_each_cloud_tier(traffic: str) -> Non
 
 def test_what_if_as_a_table(traffic: str) -> None:
     result = llm(traffic, "cost", "--what-if", "--estimate", "1000")
-    assert result.returncode == 0
-    text = result.stdout.decode()
+    assert result.code == 0
+    text = result.stdout
     assert "anthropic:claude-opus-4-5" in text
     assert "$0.0007" in text  # Opus: 705 µ$
     assert "$0.2350" in text  # Opus per 1,000 requests: 705 µ$ / 3 × 1,000
@@ -134,8 +135,8 @@ def test_an_empty_ledger_reports_zero_and_creates_nothing(config: str) -> None:
 )
 def test_bad_periods_are_usage_errors(config: str, args: tuple[str, ...]) -> None:
     result = llm(config, "cost", *args)
-    assert result.returncode == 2
-    assert len(result.stderr.decode().strip().splitlines()) == 1
+    assert result.code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_over_budget_run_exits_4_with_one_line(tmp_path: Path) -> None:
@@ -143,9 +144,9 @@ def test_over_budget_run_exits_4_with_one_line(tmp_path: Path) -> None:
     path.write_text(CONFIG.replace("monthly_usd: 1", "daily_usd: 0.015"))
     first = run_llm("--config", str(path), "run", "-m", "fake:echo", "--max-tokens", "5", ECHO)
     second = run_llm("--config", str(path), "run", "-m", "fake:echo", "--max-tokens", "5", ECHO)
-    assert first.returncode == 0
-    assert second.returncode == 4
-    (line,) = second.stderr.decode().strip().splitlines()
+    assert first.code == 0
+    assert second.code == 4
+    (line,) = second.stderr.strip().splitlines()
     assert "daily budget" in line
 
 
@@ -155,21 +156,21 @@ def test_a_corrupt_ledger_is_one_line_and_never_blocks_no_ledger(config: str) ->
     path.write_bytes(b"garbage" * 1000)
     for args in (("cost",), ("run", "-m", "fake:echo", "hi")):
         result = llm(config, *args)
-        assert result.returncode == 1
-        (line,) = result.stderr.decode().strip().splitlines()
+        assert result.code == 1
+        (line,) = result.stderr.strip().splitlines()
         assert str(path) in line and "Traceback" not in line
     ok = llm(config, "run", "--no-ledger", "-m", "fake:echo", "still works")
-    assert ok.returncode == 0
-    assert ok.stdout == b"still works\n"
+    assert ok.code == 0
+    assert ok.stdout == "still works\n"
 
 
 def test_a_newer_ledger_is_refused_not_overwritten(config: str) -> None:
-    assert llm(config, "run", "-m", "fake:echo", "hi").returncode == 0
+    assert llm(config, "run", "-m", "fake:echo", "hi").code == 0
     db = sqlite3.connect(ledger_path())
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
     before = ledger_path().read_bytes()
     result = llm(config, "run", "-m", "fake:echo", "hi")
-    assert result.returncode == 1
-    assert "newer" in result.stderr.decode()
+    assert result.code == 1
+    assert "newer" in result.stderr
     assert ledger_path().read_bytes() == before

@@ -40,7 +40,7 @@ def race(config: Path, lines: int) -> list[tuple[int, bytes, bytes]]:
             )
     results = []
     for proc in procs:
-        out, err = proc.communicate(timeout=300)
+        out, err = proc.communicate()
         results.append((proc.returncode, out, err))
     return results
 

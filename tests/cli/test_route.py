@@ -1,16 +1,18 @@
-"""`llm route` as a user runs it: stdin in, one decision per request out, --explain on stderr,
-and `llm route | llm run` executing the decision — with the privacy guarantee watched."""
+"""`llm route`: stdin in, one decision per request out, --explain on stderr, and
+`llm route | llm run` executing the decision (in-process) — with the privacy guarantee
+watched in real subprocesses, where a connection attempt can be seen."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import assert_no_canary, run_llm
+from tests.conftest import assert_no_canary, llm, run_llm, site_hooks
 
 COMPLEX = (
     "Implement a thread-safe LRU cache in Java with O(1) get and put, explain your locking "
@@ -24,21 +26,22 @@ def write_config(tmp_path: Path, text: str) -> dict[str, str]:
     return {"CONVERGIO_LLM_CONFIG": str(path)}
 
 
-def decisions(stdout: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.decode().splitlines()]
+def decisions(stdout: bytes | str) -> list[dict[str, Any]]:
+    text = stdout.decode() if isinstance(stdout, bytes) else stdout
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_route_prints_one_decision_and_explains_on_stderr(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
-    result = run_llm("route", "--explain", input="What is the capital of France?\n", env=env)
-    assert result.returncode == 0, result.stderr
+    result = llm("route", "--explain", stdin="What is the capital of France?\n", env=env)
+    assert result.code == 0, result.stderr
     [decision] = decisions(result.stdout)
     assert decision["schema"] == "convergio-llm/decision/v1"
     assert (decision["provider"], decision["model"]) == ("fake", "echo")
     assert [t["rule"] for t in decision["trace"]] == [
         "privacy", "offline", "budget", "platform", "complexity", "quality"
     ]  # fmt: skip
-    stderr = result.stderr.decode()
+    stderr = result.stderr
     assert "→ fake:echo" in stderr and "complexity" in stderr and "would cost" in stderr
     assert_no_canary(result.stdout, result.stderr)
 
@@ -46,28 +49,28 @@ def test_route_prints_one_decision_and_explains_on_stderr(tmp_path: Path) -> Non
 def test_route_jsonl_keeps_ids_and_reports_bad_lines(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
     lines = '{"id": "a", "prompt": "hi"}\nnot json\n{"prompt": "my ip is 10.1.2.3"}\n'
-    result = run_llm("route", "--jsonl", input=lines, env=env)
+    result = llm("route", "--jsonl", stdin=lines, env=env)
     out = decisions(result.stdout)
     assert [o.get("id") for o in out] == ["a", "2", "3"]
     assert out[1]["schema"] == "convergio-llm/error/v1"
     assert out[2]["local_only"] is True and "ip-address" in out[2]["reason"]
-    assert result.returncode == 2
+    assert result.code == 2
 
 
 def test_bad_profile_is_a_usage_error() -> None:
-    result = run_llm("route", "--profile", "gold", input="hi")
-    assert result.returncode == 2
-    err = result.stderr.decode()
+    result = llm("route", "--profile", "gold", stdin="hi")
+    assert result.code == 2
+    err = result.stderr
     assert "'gold' is not one of 'free', 'pro', 'enterprise'" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
 
 
 def test_route_pipes_into_run(tmp_path: Path) -> None:
     env = write_config(tmp_path, "tiers: {simple: 'fake:echo'}\n")
-    routed = run_llm("route", "--explain", input="hello there friend", env=env)
-    ran = run_llm("run", input=routed.stdout, env=env)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.decode().strip() == "hello there friend"
+    routed = llm("route", "--explain", stdin="hello there friend", env=env)
+    ran = llm("run", stdin=routed.stdout, env=env)
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.strip() == "hello there friend"
 
 
 SITECUSTOMIZE = """
@@ -112,9 +115,8 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
 ) -> None:
     """Cloud keys are set and the prompt is complex, so only privacy/offline keep it local.
     The local engine fails ('fail' model), the fallbacks run, and no socket leaves loopback."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    hook = tmp_path / "connect_watch.py"
+    hook.write_text(SITECUSTOMIZE)
     log = tmp_path / "connects.log"
     config = (
         "tiers: {simple: 'fake:fail'}\n"
@@ -122,7 +124,7 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
         "routing: {local_preference: [backup]}\n"
     )
     env = write_config(tmp_path, config)
-    env.update({"PYTHONPATH": str(hooks), "CONNECT_LOG": str(log)})
+    env.update({**site_hooks(hook), "CONNECT_LOG": str(log)})
     env.pop("CONVERGIO_LLM_OFFLINE", None)
     routed = run_llm("route", *flags, input=prompt, env=env)
     assert routed.returncode == 0, routed.stderr
@@ -140,9 +142,8 @@ def test_privacy_guarantee_no_connection_leaves_loopback(
 
 def test_watcher_itself_catches_a_cloud_connection(tmp_path: Path) -> None:
     """The guard above is only worth something if it fires: a direct connect is recorded."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    hook = tmp_path / "connect_watch.py"
+    hook.write_text(SITECUSTOMIZE)
     log = tmp_path / "connects.log"
     import subprocess
 
@@ -150,6 +151,6 @@ def test_watcher_itself_catches_a_cloud_connection(tmp_path: Path) -> None:
         "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 443), 0.1)\n"
         "except OSError: pass"
     )
-    env = {"PYTHONPATH": str(hooks), "CONNECT_LOG": str(log), "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)
+    env = {**os.environ, **site_hooks(hook), "CONNECT_LOG": str(log)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
     assert "192.0.2.1" in log.read_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import site_hooks
+
 _SITECUSTOMIZE = '''
 import sys
 
@@ -27,5 +29,6 @@ sys.meta_path.insert(0, _NotInstalled())
 def without_packages(folder: Path, *modules: str) -> dict[str, str]:
     """Environment variables for run_llm() under which `modules` look uninstalled."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(blocked=set(modules)))
-    return {"PYTHONPATH": str(folder)}
+    hook = folder / "without_packages.py"
+    hook.write_text(_SITECUSTOMIZE.format(blocked=set(modules)))
+    return site_hooks(hook)

@@ -103,13 +103,21 @@ def test_llm_run_streams_text_and_json_from_mlx_lm_server(
     assert_no_canary(text.stdout, text.stderr, as_json.stdout, as_json.stderr)
 
 
-def test_llm_models_sees_the_server_as_a_local_provider(config: str) -> None:
+def test_llm_models_sees_the_server_as_a_local_provider(
+    mlx_server: str, tiny_mlx_model: Path, tmp_path: Path
+) -> None:
+    # With no Hugging Face cache, GET /v1/models answers an empty body and lists nothing:
+    # name the model in the config, so there is a row to be available (no vacuous all()).
+    path = tmp_path / "models.yaml"
+    instance = f"{{kind: openai, base_url: '{mlx_server}', models: {{simple: '{tiny_mlx_model}'}}}}"
+    path.write_text(f"providers:\n  local: {instance}\n")
+    config = str(path)
     result = run_llm("--config", config, "models", "--json", "-p", "local")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    # With no Hugging Face cache, GET /v1/models answers an empty body: nothing listed, still up.
+    assert [r["name"] for r in rows] == [str(tiny_mlx_model)]
     assert all(r["available"] and r["locality"] == "local-server" for r in rows)
     offline = json.loads(
         run_llm("--config", config, "models", "--json", "--offline", "-p", "local").stdout
     )
-    assert all(not r["available"] for r in offline)
+    assert offline and all(not r["available"] for r in offline)

@@ -11,7 +11,7 @@ import pytest
 from convergio_llm.providers.errors import ConfigError, UnknownProvider
 from convergio_llm.providers.fake import FakeProvider
 from convergio_llm.providers.registry import BUILTIN_KINDS, Registry, split_ref
-from tests.conftest import run_llm
+from tests.conftest import pythonpath, run_llm
 
 
 def test_split_ref_keeps_colons_in_model_names() -> None:
@@ -75,7 +75,7 @@ def _install_plugin(tmp_path: Path, name: str) -> Path:
 
 def test_plugins_register_through_entry_points(tmp_path: Path) -> None:
     site = _install_plugin(tmp_path, "shout")
-    result = run_llm("run", "-m", "shout:echo", input="hi plugin", env={"PYTHONPATH": str(site)})
+    result = run_llm("run", "-m", "shout:echo", input="hi plugin", env=pythonpath(site))
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"hi plugin\n"
 

@@ -1,0 +1,91 @@
+"""`llm route eval` and `llm route calibrate`: the router's own tools, declared here and
+built only when named as `llm route`'s first argument (cli/route.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from convergio_llm.cli import options as opt
+from convergio_llm.cli.errors import finish, guard
+
+eval_app = typer.Typer(**opt.APP_SETTINGS)
+calibrate_app = typer.Typer(**opt.APP_SETTINGS)
+
+
+@eval_app.command("eval")
+@guard
+def route_eval(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Labelled prompts (JSON Lines).")],
+    split: Annotated[
+        str | None, typer.Option("--split", metavar="S", help="Only this split of the set.")
+    ] = None,
+    json_out: opt.Json = False,
+    plot: Annotated[
+        str | None, typer.Option("--plot", metavar="PNG", help="Also draw the results to PNG.")
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="FIELD", help="Break the scores down by this field."),
+    ] = None,
+) -> None:
+    """Score the router's decisions against a labelled set of prompts."""
+    eval_command = opt.body("route_eval", "eval_command")
+    finish(eval_command(ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by))
+
+
+@calibrate_app.command("calibrate")
+@guard
+def route_calibrate(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None,
+        typer.Argument(metavar="[FILE]", help="Labelled prompts (JSON Lines)."),
+    ] = None,
+    cloud_share: Annotated[
+        float | None,
+        typer.Option(
+            "--cloud-share",
+            metavar="P",
+            min=0.0,
+            max=1.0,
+            help="Target share of requests sent to the cloud (0-1).",
+        ),
+    ] = None,
+    quality: Annotated[
+        float | None,
+        typer.Option("--quality", metavar="P", min=0.0, max=1.0, help="Target quality (0-1)."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", metavar="PROVIDER:MODEL", help="The model the thresholds are fitted for."
+        ),
+    ] = None,
+    from_ledger: Annotated[
+        bool, typer.Option("--from-ledger", help="Fit on the requests in the cost ledger.")
+    ] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the fitted thresholds to the config file.")
+    ] = False,
+    json_out: opt.Json = False,
+) -> None:
+    """Fit the router's complexity thresholds to a labelled set or the ledger."""
+    calibrate_command = opt.body("route_calibrate", "calibrate_command")
+    finish(
+        calibrate_command(
+            ctx.obj,
+            file,
+            cloud_share=cloud_share,
+            quality=quality,
+            target=target,
+            from_ledger=from_ledger,
+            write=write,
+            json_out=json_out,
+        )
+    )
+
+
+APPS = {"eval": eval_app, "calibrate": calibrate_app}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
-from convergio_llm.providers.errors import LLMError, scrub
+from convergio_llm.providers.errors import InputError, LLMError, scrub
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
+
+if TYPE_CHECKING:
+    from convergio_llm.routing.shared_hooks import SharedHooks
 
 COMPLETION_SCHEMA = "convergio-llm/completion/v1"
 
@@ -26,25 +29,69 @@ class RunOptions:
     use_cache: bool = True
     use_ledger: bool = True
     keep_alive: str | None = None
+    # Calls in flight at once for `--jsonl` lines served by servers and cloud APIs.
+    concurrency: int = 1
+    # Skip providers cooling down after a 429/529/5xx (routing/cooldown.py).
+    use_cooldown: bool = True
+    # Cloud batch APIs (issue 11 item 2): declared, not implemented yet.
+    batch: bool = False
+    batch_status: str | None = None
+    batch_results: str | None = None
 
 
 def run_command(env: Environment, options: RunOptions) -> int:
     """Run every item; return the exit status (the first failure's, or 0)."""
+    if options.concurrency < 1:
+        raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
+    if options.batch or options.batch_status or options.batch_results:
+        raise InputError("cloud batch APIs (--batch) are not available in this version")
+    if not options.use_cooldown:
+        env.routing.facts["cooldown"] = {}  # routing ignores the file too
     hooks = make_hooks(env, options)
-    status = ExitStatus.OK
-    json_lines = options.json_out or options.jsonl
-    for item in read_items(env, options.prompt, options.jsonl, options.defaults):
-        item_status = run_item(env, item, options, hooks, json_lines)
-        if status == ExitStatus.OK:
-            status = item_status
-    return int(status)
+    try:
+        items = read_items(env, options.prompt, options.jsonl, options.defaults)
+        if options.concurrency > 1 and options.jsonl:
+            from convergio_llm.cli.run_pipeline import Pipeline
+
+            pipeline = Pipeline(
+                env,
+                options.concurrency,
+                hooks,
+                lambda item: decision_for(env, item, options),
+                lambda own_env, item, decision: run_item(
+                    own_env, item, options, hooks, True, decision
+                ),
+            )
+            return pipeline.run(items)
+        status = ExitStatus.OK
+        json_lines = options.json_out or options.jsonl
+        for item in items:
+            item_status = run_item(env, item, options, hooks, json_lines)
+            if status == ExitStatus.OK:
+                status = item_status
+        return int(status)
+    finally:
+        hooks.end_thread()
 
 
-def make_hooks(env: Environment, options: RunOptions) -> Hooks:
-    """The ledger, budget and cache hooks for this run (imported here: sqlite3 is not light)."""
+def make_hooks(env: Environment, options: RunOptions) -> SharedHooks:
+    """The ledger, budget, cache, limit and cooldown hooks for this run, shared by its
+    threads (imported here: sqlite3 is not light). A broken ledger fails here, in one line."""
     from convergio_llm.routing.accounting import make_hooks as make
+    from convergio_llm.routing.cooldown import Book
+    from convergio_llm.routing.limits import Limits
+    from convergio_llm.routing.shared_hooks import SharedHooks
 
-    return make(env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger)
+    context = env.routing
+    hooks = SharedHooks(
+        lambda: make(context, use_cache=options.use_cache, use_ledger=options.use_ledger),
+        context.config,
+        Limits(context.config.providers),
+        Book() if options.use_cooldown else None,
+        lambda name: context.locality(name) == "in-process",
+    )
+    hooks.accounting()  # open this thread's ledger now, so a broken one fails before any call
+    return hooks
 
 
 def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
@@ -63,13 +110,20 @@ def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
 
 
 def run_item(
-    env: Environment, item: Item, options: RunOptions, hooks: Hooks, json_lines: bool
+    env: Environment,
+    item: Item,
+    options: RunOptions,
+    hooks: Hooks,
+    json_lines: bool,
+    decision: Decision | None = None,
 ) -> ExitStatus:
+    """Run one item and write its answer or error; `decision` when already made."""
     out = env.stdout
     try:
         if item.error is not None:
             raise item.error
-        decision = decision_for(env, item, options)
+        if decision is None:
+            decision = decision_for(env, item, options)
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:

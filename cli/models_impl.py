@@ -38,6 +38,9 @@ def list_models(
     # Probes are network round trips: run them side by side, not one after another.
     with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
         surveys = list(pool.map(lambda p: _survey(p, offline), providers))
+    from convergio_llm.routing.cooldown import cooldown_file, read
+
+    cooling = read(cooldown_file())  # providers that asked for a pause (429/529/5xx)
     rows: list[dict[str, Any]] = []
     for availability, models in surveys:
         for info in models:
@@ -46,6 +49,8 @@ def list_models(
             row = asdict(info)
             row["available"] = availability.ok
             row["reason"] = availability.reason or None
+            entry = cooling.get(info.provider)
+            row["cooling_down"] = None if entry is None else entry.to_json()
             rows.append(row)
     if json_out:
         write_json(env.stdout, rows)
@@ -60,13 +65,17 @@ def list_models(
             r["locality"],
             r["privacy"],
             ("yes" if r["available"] else "no") + (" (loaded)" if r.get("loaded") else ""),
-            scrub(r["reason"] or ""),
+            scrub(r["reason"] or "") + _cooling_note(r["cooling_down"]),
         ]
         for r in rows
     ]
     headers = ["provider", "model", "tier", "locality", "privacy", "available", "why not"]
     env.stdout.write(tabulate(table, headers=headers) + "\n")
     return int(ExitStatus.OK)
+
+
+def _cooling_note(entry: dict[str, Any] | None) -> str:
+    return "" if entry is None else f" cooling down until {entry['until']} ({entry['reason']})"
 
 
 def load_or_unload(

@@ -33,7 +33,7 @@ class RunOptions:
     concurrency: int = 1
     # Skip providers cooling down after a 429/529/5xx (routing/cooldown.py).
     use_cooldown: bool = True
-    # Cloud batch APIs (issue 11 item 2): declared, not implemented yet.
+    # Cloud batch APIs (cli/batch_impl.py): submit the lines, or poll / collect a batch id.
     batch: bool = False
     batch_status: str | None = None
     batch_results: str | None = None
@@ -44,7 +44,7 @@ def run_command(env: Environment, options: RunOptions) -> int:
     if options.concurrency < 1:
         raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
     if options.batch or options.batch_status or options.batch_results:
-        raise InputError("cloud batch APIs (--batch) are not available in this version")
+        return _batch_command(env, options)
     if not options.use_cooldown:
         env.routing.facts["cooldown"] = {}  # routing ignores the file too
     hooks = make_hooks(env, options)
@@ -72,6 +72,22 @@ def run_command(env: Environment, options: RunOptions) -> int:
         return int(status)
     finally:
         hooks.end_thread()
+
+
+def _batch_command(env: Environment, options: RunOptions) -> int:
+    from convergio_llm.cli import batch_impl
+
+    chosen = [options.batch, bool(options.batch_status), bool(options.batch_results)]
+    if sum(chosen) > 1:
+        raise InputError("--batch, --batch-status and --batch-results go one at a time")
+    if options.batch_status:
+        return batch_impl.show_status(env, options.batch_status, options.json_out)
+    if options.batch_results:
+        return batch_impl.fetch_results(env, options.batch_results, options.use_ledger)
+    if not options.jsonl:
+        raise InputError("--batch needs --jsonl: a batch is made of JSON lines")
+    items = read_items(env, options.prompt, True, options.defaults)
+    return batch_impl.submit(env, items, lambda item: decision_for(env, item, options))
 
 
 def make_hooks(env: Environment, options: RunOptions) -> SharedHooks:

@@ -103,7 +103,7 @@ def _completion(provider: Provider, response: Any, model: str) -> Result:
     text = "".join(p.text for p in parts if p.text and not p.thought)
     return completion(
         provider,
-        str(getattr(response, "model_version", None) or model),
+        model,  # what was asked and priced, as a normal run reports it
         text,
         FINISH_REASONS.get(finish or "", finish and finish.lower()),
         _usage(response.usage_metadata if response is not None else None),

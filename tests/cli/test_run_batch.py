@@ -61,7 +61,12 @@ def run(lines: list[str] | None = None, **options: Any) -> tuple[int, list[dict[
 
 
 def submit(lines: list[str]) -> tuple[int, list[dict[str, Any]], str, str]:
-    status, out, err = run(lines, jsonl=True, batch=True, policy=Policy(model="openai:gpt-5-mini"))
+    return submit_to("openai:gpt-5-mini", lines)
+
+
+def submit_to(model: str, lines: list[str]) -> tuple[int, list[dict[str, Any]], str, str]:
+    """Submit the lines with -m model; the batch id from the one stderr line that names it."""
+    status, out, err = run(lines, jsonl=True, batch=True, policy=Policy(model=model))
     ids = re.findall(r"^llm: batch (\S+): \d+ line\(s\) submitted", err, re.M)
     assert len(ids) == 1, err
     return status, out, err, ids[0]

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +170,50 @@ def test_an_unknown_batch_id_is_one_line_exit_2(server: OpenAIBatchServer) -> No
     with pytest.raises(InputError, match="unknown batch batch_nope") as caught:
         run(batch_results="batch_nope")
     assert status_for(caught.value) == 2
+
+
+def test_a_line_whose_routing_has_no_cloud_batch_api_is_an_error_object(
+    server: OpenAIBatchServer,
+) -> None:
+    """No -m: a simple prompt routes to the local engine only, which has no batch API."""
+    status, out, err = run(prompts("hi"), jsonl=True, batch=True)
+    assert status == 3
+    assert (
+        out[0]["id"] == "q0"
+        and "no target of this line's routing has a cloud batch API" in (out[0]["error"]["message"])
+    )
+    assert "line 1:" in err
+    assert server.batches == {} and server.files == {}
+
+
+COLLECT = """
+import json, sys
+from tests.cli.test_run_batch import run
+status, out, err = run(batch_results=sys.argv[1])
+print(json.dumps({"status": status, "out": out}))
+"""
+
+
+def test_another_process_collects_the_batch_from_the_state_on_disk(
+    server: OpenAIBatchServer,
+) -> None:
+    _, _, _, batch_id = submit(prompts("one", "two"))
+    server.finish(batch_id)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECT, batch_id],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ['PYTHONPATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["status"] == 0
+    assert [(o["id"], o["text"]) for o in result["out"]] == [
+        ("q0", "answer to one"),
+        ("q1", "answer to two"),
+    ]
+    assert len(ledger_rows("SELECT 1 FROM attempts")) == 2

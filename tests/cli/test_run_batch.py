@@ -20,7 +20,7 @@ from convergio_llm.cli.batch_impl import BatchNotReady
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import status_for
 from convergio_llm.cli.run_impl import RunOptions, run_command
-from convergio_llm.providers.errors import InputError
+from convergio_llm.providers.errors import AuthenticationError, InputError
 from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
 from convergio_llm.routing.context import Context
@@ -44,6 +44,11 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIBatchServer]:
 
 
 def run(lines: list[str] | None = None, **options: Any) -> tuple[int, list[dict[str, Any]], str]:
+    status, out, err = run_text(lines, **options)
+    return status, [json.loads(x) for x in out.splitlines()], err
+
+
+def run_text(lines: list[str] | None = None, **options: Any) -> tuple[int, str, str]:
     cfg = Config(data=CONFIG)
     stdin = "".join(line + "\n" for line in lines or [])
     env = Environment(
@@ -61,7 +66,7 @@ def run(lines: list[str] | None = None, **options: Any) -> tuple[int, list[dict[
     out = env.stdout.getvalue()  # type: ignore[attr-defined]
     err = env.stderr.getvalue()  # type: ignore[attr-defined]
     assert CANARY not in out and CANARY not in err
-    return status, [json.loads(x) for x in out.splitlines()], err
+    return status, out, err
 
 
 def submit(lines: list[str]) -> tuple[int, list[dict[str, Any]], str, str]:
@@ -217,3 +222,28 @@ def test_another_process_collects_the_batch_from_the_state_on_disk(
         ("q1", "answer to two"),
     ]
     assert len(ledger_rows("SELECT 1 FROM attempts")) == 2
+
+
+def test_status_as_text_names_the_state_and_the_counts(server: OpenAIBatchServer) -> None:
+    _, _, _, batch_id = submit(prompts("one", "two"))
+    status, out, _ = run_text(batch_status=batch_id)
+    assert status == 0
+    assert out == (
+        f"{batch_id}: in_progress (openai says in_progress); 2 line(s), "
+        "total 2, completed 0, failed 0\n"
+    )
+    server.finish(batch_id)
+    _, out, _ = run_text(batch_status=batch_id)
+    assert out.startswith(
+        f"{batch_id}: ended (openai says completed); 2 line(s), total 2, completed 2"
+    )
+
+
+def test_a_rejected_key_at_submit_is_one_error_exit_6(
+    server: OpenAIBatchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-0000")
+    with pytest.raises(AuthenticationError) as caught:
+        submit(prompts("one"))
+    assert status_for(caught.value) == 6
+    assert server.batches == {}

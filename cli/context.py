@@ -41,6 +41,20 @@ class Environment:
         self._config = _config
         self._routing = _routing
 
+    def with_streams(self, stdout: IO[str], stderr: IO[str]) -> Environment:
+        """The same environment (config, routing context, registry) writing elsewhere: what
+        each line of a concurrent run writes into before it is put in order."""
+        return Environment(
+            self.stdin,
+            stdout,
+            stderr,
+            self.environ,
+            self.config_path,
+            self.debug,
+            self._config,
+            self._routing,
+        )
+
     @property
     def stdin_isatty(self) -> bool:
         return _isatty(self.stdin)

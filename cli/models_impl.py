@@ -41,6 +41,9 @@ def list_models(
     # Probes are network round trips: run them side by side, not one after another.
     with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
         surveys = list(pool.map(lambda p: _survey(p, offline), providers))
+    from convergio_llm.routing.cooldown import cooldown_file, read
+
+    cooling = read(cooldown_file())  # providers that asked for a pause (429/529/5xx)
     rows: list[dict[str, Any]] = []
     for provider, (availability, models) in zip(providers, surveys, strict=True):
         region = registry.region_of(provider.name)
@@ -55,6 +58,8 @@ def list_models(
             row["region"] = region
             row["available"] = availability.ok
             row["reason"] = availability.reason or None
+            entry = cooling.get(info.provider)
+            row["cooling_down"] = None if entry is None else entry.to_json()
             rows.append(row)
     if json_out:
         write_json(env.stdout, rows)
@@ -69,7 +74,7 @@ def list_models(
             r["locality"],
             r["region"] or "",
             ("yes" if r["available"] else "no") + (" (loaded)" if r.get("loaded") else ""),
-            r["reason"] or "",
+            (r["reason"] or "") + _cooling_note(r["cooling_down"]),
         ]
         for r in rows
     ]
@@ -77,6 +82,10 @@ def list_models(
     headers = ["provider", "model", "tier", "locality", "region", "available", "why not"]
     env.stdout.write(table(cells, headers, terminal_width(env.stdout)) + "\n")
     return int(ExitStatus.OK)
+
+
+def _cooling_note(entry: dict[str, Any] | None) -> str:
+    return "" if entry is None else f" cooling down until {entry['until']} ({entry['reason']})"
 
 
 def load_or_unload(

@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
-from convergio_llm.providers.errors import LLMError, scrub
+from convergio_llm.providers.errors import InputError, LLMError, scrub
 from convergio_llm.routing.boundary import required_boundary
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
+
+if TYPE_CHECKING:
+    from convergio_llm.routing.shared_hooks import SharedHooks
 
 COMPLETION_SCHEMA = "convergio-llm/completion/v1"
 
@@ -29,7 +32,9 @@ class RunOptions:
     use_cache: bool = True
     use_ledger: bool = True
     keep_alive: str | None = None
+    # Calls in flight at once for `--jsonl` lines served by servers and cloud APIs.
     concurrency: int = 1
+    # Skip providers cooling down after a 429/529/5xx (routing/cooldown.py).
     use_cooldown: bool = True
     # Conversations, structured output and files (bodies: the conversations engineer).
     continue_last: bool = False
@@ -38,7 +43,7 @@ class RunOptions:
     schema: str | None = None
     files: tuple[str, ...] = ()
     attachments: tuple[str, ...] = ()
-    # Provider batch APIs (body: the batch engineer).
+    # Cloud batch APIs (cli/batch_impl.py): submit the lines, or poll / collect a batch id.
     batch: bool = False
     batch_status: str | None = None
     batch_results: str | None = None
@@ -46,15 +51,56 @@ class RunOptions:
 
 def run_command(env: Environment, options: RunOptions) -> int:
     """Run every item; return the exit status (the first failure's, or 0)."""
+    if options.concurrency < 1:
+        raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
+    if options.batch or options.batch_status or options.batch_results:
+        return _batch_command(env, options)
+    if not options.use_cooldown:
+        env.routing.facts["cooldown"] = {}  # routing ignores the file too
     hooks = make_hooks(env, options)
+    try:
+        with _sigterm_as_interrupt():
+            return _run_items(env, options, hooks)
+    finally:
+        hooks.end_thread()
+
+
+def _run_items(env: Environment, options: RunOptions, hooks: SharedHooks) -> int:
+    items = read_items(env, options.prompt, options.jsonl, options.defaults)
+    if options.concurrency > 1 and options.jsonl:
+        from convergio_llm.cli.run_pipeline import Pipeline
+
+        pipeline = Pipeline(
+            env,
+            options.concurrency,
+            hooks,
+            lambda item: decision_for(env, item, options),
+            lambda own_env, item, decision: run_item(own_env, item, options, hooks, True, decision),
+        )
+        return pipeline.run(items)
     status = ExitStatus.OK
     json_lines = options.json_out or options.jsonl
-    with _sigterm_as_interrupt():
-        for item in read_items(env, options.prompt, options.jsonl, options.defaults):
-            item_status = run_item(env, item, options, hooks, json_lines)
-            if status == ExitStatus.OK:
-                status = item_status
+    for item in items:
+        item_status = run_item(env, item, options, hooks, json_lines)
+        if status == ExitStatus.OK:
+            status = item_status
     return int(status)
+
+
+def _batch_command(env: Environment, options: RunOptions) -> int:
+    from convergio_llm.cli import batch_impl
+
+    chosen = [options.batch, bool(options.batch_status), bool(options.batch_results)]
+    if sum(chosen) > 1:
+        raise InputError("--batch, --batch-status and --batch-results go one at a time")
+    if options.batch_status:
+        return batch_impl.show_status(env, options.batch_status, options.json_out)
+    if options.batch_results:
+        return batch_impl.fetch_results(env, options.batch_results, options.use_ledger)
+    if not options.jsonl:
+        raise InputError("--batch needs --jsonl: a batch is made of JSON lines")
+    items = read_items(env, options.prompt, True, options.defaults)
+    return batch_impl.submit(env, items, lambda item: decision_for(env, item, options))
 
 
 @contextlib.contextmanager
@@ -78,13 +124,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def make_hooks(env: Environment, options: RunOptions) -> Hooks:
-    """The ledger, budget and cache hooks for this run (imported here: sqlite3 is not light)."""
+def make_hooks(env: Environment, options: RunOptions) -> SharedHooks:
+    """The ledger, budget, cache, limit and cooldown hooks for this run, shared by its
+    threads (imported here: sqlite3 is not light). A broken ledger fails here, in one line."""
     from convergio_llm.routing.accounting import make_hooks as make
+    from convergio_llm.routing.cooldown import Book
+    from convergio_llm.routing.limits import Limits
+    from convergio_llm.routing.shared_hooks import SharedHooks
 
-    return make(
-        env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger, warn=env.warn
+    context = env.routing
+    hooks = SharedHooks(
+        lambda: make(
+            context, use_cache=options.use_cache, use_ledger=options.use_ledger, warn=env.warn
+        ),
+        context.config,
+        Limits(context.config.providers),
+        Book() if options.use_cooldown else None,
+        lambda name: context.locality(name) == "in-process",
     )
+    hooks.accounting()  # open this thread's ledger now, so a broken one fails before any call
+    return hooks
 
 
 def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
@@ -103,13 +162,20 @@ def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
 
 
 def run_item(
-    env: Environment, item: Item, options: RunOptions, hooks: Hooks, json_lines: bool
+    env: Environment,
+    item: Item,
+    options: RunOptions,
+    hooks: Hooks,
+    json_lines: bool,
+    decision: Decision | None = None,
 ) -> ExitStatus:
+    """Run one item and write its answer or error; `decision` when already made."""
     out = env.stdout
     try:
         if item.error is not None:
             raise item.error
-        decision = decision_for(env, item, options)
+        if decision is None:
+            decision = decision_for(env, item, options)
         note = getattr(hooks, "note_decision", None)  # the ledger's routing columns
         if note is not None:
             note(decision)

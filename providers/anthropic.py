@@ -124,22 +124,7 @@ class AnthropicProvider(Provider):
         )
 
     def _events(self, request: Request, model: str) -> Iterator[Any]:
-        params: dict[str, Any] = {
-            "model": model,
-            "max_tokens": request.max_tokens
-            or int(self.settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
-            "messages": [
-                {"role": m.role, "content": m.content}
-                for m in request.messages
-                if m.role != "system"
-            ],
-            "stream": True,
-        }
-        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-        if system:
-            params["system"] = system
-        if request.stop:
-            params["stop_sequences"] = list(request.stop)
+        params = {**message_params(request, model, self.settings), "stream": True}
         stream = self.client().messages.create(**params)
         try:
             yield from stream
@@ -153,6 +138,23 @@ class AnthropicProvider(Provider):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def message_params(request: Request, model: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The Messages API parameters for a request (streamed, or inside a message batch)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens or int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
+        "messages": [
+            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+        ],
+    }
+    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    if system:
+        params["system"] = system
+    if request.stop:
+        params["stop_sequences"] = list(request.stop)
+    return params
 
 
 def _counts(usage: Any) -> dict[str, int]:

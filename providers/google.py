@@ -122,24 +122,7 @@ class GoogleProvider(Provider):
         )
 
     def _chunks(self, request: Request, model: str) -> Iterator[Any]:
-        from google.genai import types
-
-        contents = [
-            types.Content(
-                role="model" if m.role == "assistant" else "user",
-                parts=[types.Part(text=m.content)],
-            )
-            for m in request.messages
-            if m.role != "system"
-        ]
-        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-        config = types.GenerateContentConfig(
-            system_instruction=system or None,
-            max_output_tokens=request.max_tokens,
-            stop_sequences=list(request.stop or ()) or None,
-            temperature=request.temperature,
-            seed=request.seed,
-        )
+        contents, config = contents_and_config(request)
         yield from self.client().models.generate_content_stream(
             model=model, contents=contents, config=config
         )
@@ -151,6 +134,28 @@ class GoogleProvider(Provider):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def contents_and_config(request: Request) -> tuple[list[Any], Any]:
+    """The generate_content arguments for a request (streamed, or inlined in a batch)."""
+    from google.genai import types
+
+    contents = [
+        types.Content(
+            role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
+        )
+        for m in request.messages
+        if m.role != "system"
+    ]
+    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    config = types.GenerateContentConfig(
+        system_instruction=system or None,
+        max_output_tokens=request.max_tokens,
+        stop_sequences=list(request.stop or ()) or None,
+        temperature=request.temperature,
+        seed=request.seed,
+    )
+    return contents, config
 
 
 def _not_both_keys_warning(record: logging.LogRecord) -> bool:

@@ -13,6 +13,7 @@ until a rule asks for that fact. The keys a caller may pin:
     reachable         {provider: bool}, instead of probing its endpoint
     endpoints         {provider: (host, port)}, what to probe for it
     budget_remaining  float | None, instead of routing.budget.remaining_budget()
+    cooldown          {provider: routing.cooldown.Cooldown}, instead of reading cooldown.json
 """
 
 from __future__ import annotations
@@ -164,6 +165,16 @@ class Context:
         for name, ok in self._reach(to_probe).items():
             self._memo[("reachable", name)] = out[name] = ok
         return out
+
+    def cooling_down(self, names: Iterable[str]) -> dict[str, Any]:
+        """Which of these providers are cooling down (routing/cooldown.py), name → Cooldown.
+        The file is read once; a pinned `cooldown` fact ({} for --no-cooldown) wins."""
+        if "cooldown" not in self.facts:
+            from convergio_llm.routing.cooldown import cooldown_file, read
+
+            self.facts["cooldown"] = read(cooldown_file())
+        table = self.facts["cooldown"]
+        return {name: table[name] for name in names if name in table}
 
     def endpoint(self, name: str) -> tuple[str, int] | None:
         pinned = self._pinned("endpoints", name)

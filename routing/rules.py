@@ -128,6 +128,14 @@ def offline_rule(
     elif not (remote := [t.provider for t in cloud if not context.is_local(t.provider)]):
         looked["probe"] = "skipped: only local candidates"
     else:
+        # Providers cooling down after a 429/529/5xx are left out before any probe.
+        cooling = context.cooling_down(remote)
+        if cooling:
+            looked["cooling_down"] = {name: c.to_json() for name, c in cooling.items()}
+            cloud = [t for t in cloud if t.provider not in cooling]
+            remote = [name for name in remote if name not in cooling]
+            if not remote:
+                return Rule(TraceEntry("offline", looked, "pass")), cloud
         answers = context.reachable(dict.fromkeys(remote))
         looked["reachable"] = answers
         cloud = [t for t in cloud if answers.get(t.provider, True)]

@@ -1,0 +1,98 @@
+"""What `llm run --batch` submitted, kept on disk so any later process can collect it.
+
+One JSON file per batch under `<data dir>/batches/`: which provider instance (and its
+kind) and model, when, and the lines in input order (line number, item id, the
+`custom_id` sent). The data folder, not the cache: losing this file loses the answers
+of a batch that has been paid for. Written atomically (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from convergio_llm.providers.errors import InputError
+
+SCHEMA = "convergio-llm/batch/v1"
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    line: int
+    id: str
+    custom_id: str
+
+
+@dataclass
+class BatchRecord:
+    batch_id: str
+    provider: str  # the instance name (`openai`, or a named `openai` instance)
+    kind: str
+    model: str
+    lines: list[BatchLine]
+    submitted_at: float = field(default_factory=time.time)
+    collected_at: float | None = None  # set once the results are in the ledger
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> BatchRecord:
+        lines = [BatchLine(int(x["line"]), str(x["id"]), str(x["custom_id"])) for x in obj["lines"]]
+        return cls(
+            batch_id=str(obj["batch_id"]),
+            provider=str(obj["provider"]),
+            kind=str(obj["kind"]),
+            model=str(obj["model"]),
+            lines=lines,
+            submitted_at=float(obj["submitted_at"]),
+            collected_at=obj.get("collected_at"),
+        )
+
+
+def batches_dir() -> str:
+    from convergio_llm.providers.dirs import user_dir_str
+
+    return os.path.join(user_dir_str("data"), "batches")
+
+
+def _path(batch_id: str) -> str:
+    # Gemini's ids are `batches/abc`: keep file names to one safe component.
+    return os.path.join(batches_dir(), re.sub(r"[^A-Za-z0-9._-]", "_", batch_id) + ".json")
+
+
+def save(record: BatchRecord) -> str:
+    folder = batches_dir()
+    os.makedirs(folder, exist_ok=True)
+    path = _path(record.batch_id)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".batch-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record.to_json(), fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def load(batch_id: str) -> BatchRecord:
+    path = _path(batch_id)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh)
+        if obj.get("schema") != SCHEMA or obj.get("batch_id") != batch_id:
+            raise ValueError("not a batch record")
+        return BatchRecord.from_json(obj)
+    except FileNotFoundError:
+        raise InputError(
+            f"unknown batch {batch_id}: no record in {batches_dir()} "
+            "(submit with `llm run --jsonl --batch`)"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"batch record {path} is unreadable: {exc}") from None

@@ -26,7 +26,6 @@ from convergio_llm.providers.base import (
     ModelInfo,
     Provider,
     Request,
-    Stopwatch,
     Tier,
     Usage,
 )
@@ -70,7 +69,7 @@ class MLXProvider(Provider):
         self._loaded.clear()
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        clock = Stopwatch()
+        clock = self.stopwatch()
         (engine, tokenizer), load_s = self._load(model)
         import mlx.core as mx
         from mlx_lm import stream_generate

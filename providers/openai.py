@@ -5,15 +5,18 @@ Settings (config `providers: {vllm: {kind: openai, base_url: ..., api_key_env: V
     api_key_env     the variable holding the key (default OPENAI_API_KEY); a compatible server
                     (any base_url other than api.openai.com) may have none: "not-needed" is sent
     organization    sent as OpenAI-Organization
-    timeout         seconds per request and per streamed read (default 120)
+    connect_timeout, read_timeout   seconds to connect (10) and to wait for the first byte and
+                    each next piece (60; `timeout` is its older name): see providers/cloud.py
     max_retries     retries before the first token on 429, 5xx, connection errors (default 2)
     max_retry_wait  the longest retry-after we sleep through (default 30 s); a longer one fails
                     at once as RateLimited carrying retry_after, so a pipeline never hangs silently
     locality, privacy  override the guess from base_url (loopback/private → local-server/high)
     models          {tier: model} catalogue; for compatible servers a live listing uses GET /models
 
-Retries are ours, not the SDK's, and every wait is announced on stderr (see _openai_chat.py).
-`map_openai_error()` and `stream_chat()` live there, shared with the Azure provider.
+Retries are ours, not the SDK's, and every wait is announced on stderr (providers/cloud.py).
+`stream_chat()` lives in _openai_chat.py, shared with the Azure provider; errors go through
+the shared map (providers/error_map.py). A rejected key while `api_key_env`'s variable is
+unset says so.
 """
 
 from __future__ import annotations
@@ -24,13 +27,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from convergio_llm.providers._openai_chat import (
-    chat_kwargs,
-    create_with_retries,
-    map_openai_error,
-    notice,
-    stream_chat,
-)
+from convergio_llm.providers import cloud
+from convergio_llm.providers._openai_chat import chat_kwargs, notice, stream_chat
 from convergio_llm.providers.base import (
     AVAILABLE,
     Availability,
@@ -43,6 +41,7 @@ from convergio_llm.providers.base import (
 )
 from convergio_llm.providers.errors import (
     AuthenticationError,
+    ProviderError,
     ProviderUnavailable,
     register_secret_env,
 )
@@ -148,8 +147,8 @@ class OpenAIProvider(Provider):
                 api_key=key,
                 base_url=self.base_url,
                 organization=self.settings.get("organization"),
-                timeout=float(self.settings.get("timeout", 120.0)),
-                max_retries=0,  # ours announce their waits: see create_with_retries
+                timeout=cloud.httpx_timeout(self.settings),
+                max_retries=0,  # ours announce their waits: see providers/cloud.py
             )
         return self._client
 
@@ -157,15 +156,20 @@ class OpenAIProvider(Provider):
         token_param = self.settings.get("token_param") or (
             "max_completion_tokens" if self.official else "max_tokens"
         )
-        return stream_chat(
-            self.client(),
-            self,
-            request,
-            model,
-            token_param=token_param,
-            max_retries=int(self.settings.get("max_retries", 2)),
-            max_wait=float(self.settings.get("max_retry_wait", 30.0)),
-        )
+        return stream_chat(self.client(), self, request, model, token_param=token_param)
+
+    def map_error(self, exc: BaseException) -> ProviderError:
+        error = super().map_error(exc)
+        if isinstance(error, AuthenticationError) and not os.environ.get(self.key_env):
+            return AuthenticationError(
+                f"{error} ({self.key_env}, the variable api_key_env names, is not set)",
+                self.name,
+                error.status,
+            )
+        return error
+
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings)
 
     def close(self) -> None:
         if self._client is not None:
@@ -176,9 +180,7 @@ class OpenAIProvider(Provider):
 __all__ = [
     "OpenAIProvider",
     "chat_kwargs",
-    "create_with_retries",
     "is_local_host",
-    "map_openai_error",
     "notice",
     "stream_chat",
 ]

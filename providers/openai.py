@@ -39,6 +39,7 @@ from convergio_llm.providers.base import (
     Request,
     Tier,
 )
+from convergio_llm.providers.error_map import error_for_status as map_status
 from convergio_llm.providers.errors import (
     AuthenticationError,
     ProviderError,
@@ -126,6 +127,8 @@ class OpenAIProvider(Provider):
         headers = {"Authorization": f"Bearer {self._key()}"}
         try:
             response = requests.get(f"{self.base_url}/models", headers=headers, timeout=(1.0, 5.0))
+            if response.status_code in (401, 403):  # a rejected key is news, not "no models"
+                raise map_status(response.status_code, response.text, self.name, response.headers)
             data = response.json().get("data") or [] if response.ok and response.content else []
         except requests.RequestException as exc:
             raise ProviderUnavailable(
@@ -160,13 +163,12 @@ class OpenAIProvider(Provider):
 
     def map_error(self, exc: BaseException) -> ProviderError:
         error = super().map_error(exc)
-        if isinstance(error, AuthenticationError) and not os.environ.get(self.key_env):
-            return AuthenticationError(
-                f"{error} ({self.key_env}, the variable api_key_env names, is not set)",
-                self.name,
-                error.status,
-            )
-        return error
+        if error is exc or not isinstance(error, AuthenticationError):
+            return error  # mapped already (the retry loop maps, then the base class)
+        if os.environ.get(self.key_env):
+            return error
+        unset = f"{self.key_env}, the variable api_key_env names, is not set"
+        return AuthenticationError(f"{error.args[0]} ({unset})", self.name, error.status)
 
     def wait_note(self) -> tuple[float, str] | None:
         return cloud.wait_note(self.name, self.settings)

@@ -406,3 +406,46 @@ def test_every_fault_ends_the_same_way_on_every_backend(
     if isinstance(error, StreamInterrupted):
         assert error.text and spec.reply.startswith(error.text)
         assert isinstance(error.usage, Usage) and error.usage.output_tokens > 0
+
+
+def test_a_stream_cut_mid_way_keeps_the_reported_usage_in_the_ledger(tmp_path: Path) -> None:
+    import sqlite3
+
+    from convergio_llm.routing.ledger import ledger_path
+
+    spec = next(b for b in BACKENDS if b.name == "anthropic")
+    with spec.make() as double:
+        double.faults.append(Fault("reset", at=double.first_text + 1))
+        config = tmp_path / "config.yaml"
+        # A proxy's base_url is unpriced unless the config says what it costs.
+        price = {"input_per_mtok": 1.0, "output_per_mtok": 5.0}
+        settings = {
+            "providers": {"anthropic": spec.settings(double)},
+            "prices": {f"anthropic:{spec.model}": price},
+        }
+        config.write_text(yaml.safe_dump(settings))
+        result = run_llm("--config", str(config), "run", "-m", f"anthropic:{spec.model}", "hi")
+    assert result.returncode == 5, result.stderr.decode()
+    assert result.stdout.decode().startswith("Hello")
+    db = sqlite3.connect(ledger_path())
+    sql = "SELECT outcome, error_type, input_tokens, cost_nusd FROM attempts"
+    rows = db.execute(sql).fetchall()
+    db.close()
+    # message_start had reported the 12 input tokens: billed, so counted, not 0 and $0.
+    [(outcome, error_type, input_tokens, cost_nusd)] = rows
+    assert (outcome, error_type, input_tokens) == ("error", "StreamInterrupted", 12)
+    assert cost_nusd > 0
+
+
+def test_a_password_in_a_base_url_never_reaches_the_output(tmp_path: Path) -> None:
+    with LoopbackServer() as closed:
+        port = closed.port  # nothing listens once it stops
+    url = f"http://user:S3cretPassw0rd@127.0.0.1:{port}/v1"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"providers": {"vllm": {"kind": "openai", "base_url": url}}}))
+    for args in (("run", "-m", "vllm:any", "hi"), ("models", "-p", "vllm")):
+        result = run_llm("--config", str(config), *args)
+        out = result.stdout + result.stderr
+        assert b"S3cretPassw0rd" not in out, out
+        assert_no_canary(result.stdout, result.stderr)
+    assert result.returncode == 0 and b"vllm" in result.stdout

@@ -21,6 +21,7 @@ from convergio_llm.providers.errors import (
 )
 from convergio_llm.providers.ollama import OllamaProvider
 from tests.conftest import assert_no_canary, run_llm
+from tests.servers.base import Response
 from tests.servers.ollama import DEFAULT_REPLY, OllamaServer, not_found_message, ollama_server
 
 __all__ = ["ollama_server"]  # the fixture, imported so pytest finds it
@@ -393,3 +394,10 @@ def test_dotted_quad_shortcut_agrees_with_ipaddress(text: str) -> None:
         mapped = getattr(ip, "ipv4_mapped", None)
         expected = str(mapped) if mapped is not None else str(ip)
     assert _normalise_ip(text) == expected
+
+
+def test_models_keeps_the_pulled_models_when_api_ps_fails() -> None:
+    with OllamaServer() as server:
+        server.route("GET", r"/api/ps", lambda rec, match: Response.text("boom", 500))
+        names = {m.name for m in OllamaProvider(settings={"host": server.url}).models()}
+    assert {"llama3.2:3b", "qwen2.5:7b", "gemma3:270m"} <= names

@@ -76,7 +76,11 @@ def stream_chat(
     clock = provider.stopwatch()
     kwargs = chat_kwargs(request, model, token_param)
     chunks = cloud.open_stream(
-        provider.name, provider.settings, lambda: _chunks(client, kwargs), provider.map_error
+        provider.name,
+        provider.settings,
+        lambda: _chunks(client, kwargs),
+        provider.map_error,
+        provider.wait_note(),
     )
     pieces: list[str] = []
     finish: str | None = None

@@ -94,7 +94,11 @@ class AnthropicProvider(Provider):
         load_s = cloud.timed(self.client)  # the SDK import and client, once: not part of TTFT
         clock = self.stopwatch()
         events = cloud.open_stream(
-            self.name, self.settings, lambda: self._events(request, model), self.map_error
+            self.name,
+            self.settings,
+            lambda: self._events(request, model),
+            self.map_error,
+            self.wait_note(),
         )
         pieces: list[str] = []
         usage: dict[str, int] = {}

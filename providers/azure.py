@@ -56,6 +56,7 @@ class AzureOpenAIProvider(Provider):
     locality = "cloud"
     privacy = "provider-dependent"
     secret_env = (KEY_ENV, "AZURE_OPENAI_AD_TOKEN")
+    extra = "openai"  # the openai SDK speaks Azure too
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)

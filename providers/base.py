@@ -219,6 +219,8 @@ class Provider(ABC):
     secret_env: tuple[str, ...] = ()
     # What stopwatches read (and the fake backend sleeps on); a test sets a fake clock.
     clock: Clock = SYSTEM_CLOCK
+    # The package extra that installs this backend's SDK, when it is not named like `kind`.
+    extra: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every backend's stream() gets the same failure handling, plugins included.
@@ -280,11 +282,18 @@ class Provider(ABC):
         """Any exception out of `stream()` as the error tree (providers/error_map.py)."""
         from convergio_llm.providers.error_map import map_exception
 
+        if isinstance(exc, ImportError):  # an optional dependency is missing: exit 3
+            from convergio_llm.providers.errors import ProviderUnavailable
+
+            extra = self.extra or self.kind
+            missing = exc.name or str(exc)
+            hint = f"pip install 'convergio-llm[{extra}]'"
+            return ProviderUnavailable(f"{missing} is not installed: {hint}", self.name)
         return map_exception(exc, self.name)
 
     def wait_note(self) -> tuple[float, str] | None:
-        """(after how many seconds, what to say) on stderr while the first piece is awaited;
-        None: say nothing (in-process engines). HTTP backends say their timeout."""
+        """(after how many seconds, what to say) on stderr while the server's first piece is
+        awaited (providers/cloud.py's `open_stream`); None: say nothing (in-process engines)."""
         return None
 
     def generate(self, request: Request, model: str) -> Completion:
@@ -316,10 +325,10 @@ def _checked(
     from convergio_llm.providers import errors
 
     pieces: list[str] = []
-    waiting = _WaitNote(provider.wait_note())
+    items: Iterator[Chunk | Completion] | None = None
     try:
-        for item in open_():
-            waiting.cancel()
+        items = open_()
+        for item in items:
             if isinstance(item, Completion):
                 if item.finish_reason is None:
                     raise _ended_early(provider, item.usage)
@@ -346,7 +355,10 @@ def _checked(
             error.usage = reported or Usage.estimate(request, text)
         raise error from None
     finally:
-        waiting.cancel()
+        # Release the backend's connection now, not when its generator is collected.
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def _ended_early(provider: Provider, usage: Usage | None) -> Exception:
@@ -358,24 +370,3 @@ def _ended_early(provider: Provider, usage: Usage | None) -> Exception:
     )
     error.usage = usage  # type: ignore[attr-defined]
     return error
-
-
-class _WaitNote:
-    """One stderr line if the first piece has not come in time (a daemon timer)."""
-
-    def __init__(self, spec: tuple[float, str] | None) -> None:
-        self._timer: Any = None
-        if spec is None:
-            return
-        import threading
-
-        from convergio_llm.providers.cloud import note
-
-        self._timer = threading.Timer(spec[0], note, (spec[1],))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None

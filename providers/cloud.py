@@ -141,17 +141,23 @@ def open_stream(
     settings: Mapping[str, Any],
     open_: Callable[[], Iterator[T]],
     map_error: Callable[[BaseException], ProviderError],
+    wait: tuple[float, str] | None = None,
 ) -> Iterator[T]:
     """Open a stream and read its first item, retrying retryable failures (`retry_call`).
 
     Returns an iterator that yields that first item again, then the rest. Errors from
     the rest are never retried (by then output may have reached the user): they reach
-    the provider base class, which maps them.
+    the provider base class, which maps them. `wait` (`Provider.wait_note()`) is said on
+    stderr if an attempt's first item is slow to come.
     """
 
     def start() -> tuple[list[T], Iterator[T]]:
-        items = open_()
-        return list(islice(items, 1)), items
+        waiting = _WaitNote(wait)
+        try:
+            items = open_()
+            return list(islice(items, 1)), items
+        finally:
+            waiting.cancel()
 
     head, rest = retry_call(provider, settings, start, map_error)
     return chain(head, rest)
@@ -168,3 +174,22 @@ def note(message: str) -> None:
     """One progress line on stderr (stdout carries only the answer)."""
     sys.stderr.write(f"llm: {scrub(message)}\n")
     sys.stderr.flush()
+
+
+class _WaitNote:
+    """One stderr line if the first piece has not come in time (a daemon timer)."""
+
+    def __init__(self, spec: tuple[float, str] | None) -> None:
+        self._timer: Any = None
+        if spec is None:
+            return
+        import threading
+
+        self._timer = threading.Timer(spec[0], note, (spec[1],))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

@@ -90,7 +90,11 @@ class GoogleProvider(Provider):
         load_s = cloud.timed(self.client)  # the SDK import and client, once: not part of TTFT
         clock = self.stopwatch()
         chunks = cloud.open_stream(
-            self.name, self.settings, lambda: self._chunks(request, model), self.map_error
+            self.name,
+            self.settings,
+            lambda: self._chunks(request, model),
+            self.map_error,
+            self.wait_note(),
         )
         pieces: list[str] = []
         usage: Any = None

@@ -179,7 +179,11 @@ class OllamaProvider(Provider):
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         clock = self.stopwatch()
         lines = cloud.open_stream(
-            self.name, self.settings, lambda: self._lines(request, model), self.map_error
+            self.name,
+            self.settings,
+            lambda: self._lines(request, model),
+            self.map_error,
+            self.wait_note(),
         )
         pieces: list[str] = []
         final: dict[str, Any] | None = None
@@ -193,7 +197,6 @@ class OllamaProvider(Provider):
                 yield Chunk(text)
             if item.get("done"):
                 final = item
-                break
         text = "".join(pieces)
         if final is None:  # no done line: the base class calls it incomplete
             yield clock.completion(self, model, text, None, Usage.estimate(request, text))
@@ -212,7 +215,10 @@ class OllamaProvider(Provider):
                 )
             for line in response.iter_lines():
                 if line.strip():
-                    yield _parse_line(line)
+                    item = _parse_line(line)
+                    yield item
+                    if item.get("done"):
+                        return  # the with-block closes the response now
 
     def wait_note(self) -> tuple[float, str] | None:
         return cloud.wait_note(self.name, self.settings, READ_TIMEOUT_S)

@@ -84,3 +84,23 @@ def test_the_fake_provider_timings_are_exact_on_an_injected_clock() -> None:
     assert done.timings.ttft_s == 2.25  # load, then the wait for the first word
     assert done.timings.last_token_s == 3.25
     assert done.timings.total_s == 3.25
+
+
+class NeedsAPackage(Provider):
+    kind = "needs"
+
+    def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
+        import convergio_llm_no_such_sdk  # type: ignore[import-not-found]  # noqa: F401
+
+        yield Chunk("never")
+
+
+def test_a_missing_optional_dependency_is_unavailable_with_what_to_install() -> None:
+    from convergio_llm.cli.exit_status import status_for
+    from convergio_llm.providers.errors import ProviderUnavailable
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        list(NeedsAPackage().stream(Request.from_prompt("hi"), "m"))
+    assert "convergio_llm_no_such_sdk is not installed" in str(caught.value)
+    assert "pip install 'convergio-llm[needs]'" in str(caught.value)
+    assert int(status_for(caught.value)) == 3

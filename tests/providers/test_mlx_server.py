@@ -107,9 +107,14 @@ def test_llm_models_sees_the_server_as_a_local_provider(config: str) -> None:
     result = run_llm("--config", config, "models", "--json", "-p", "local")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    # With no Hugging Face cache, GET /v1/models answers an empty body: nothing listed, still up.
-    assert all(r["available"] and r["locality"] == "local-server" for r in rows)
+    # With no Hugging Face cache, GET /v1/models answers an empty body: the instance is still
+    # shown, as one row saying why nothing can be used.
+    assert [(r["provider"], r["name"], r["locality"], r["available"]) for r in rows] == [
+        ("local", "", "local-server", False)
+    ]
+    assert "lists no models" in rows[0]["reason"]
     offline = json.loads(
         run_llm("--config", config, "models", "--json", "--offline", "-p", "local").stdout
     )
-    assert all(not r["available"] for r in offline)
+    assert [(r["provider"], r["available"]) for r in offline] == [("local", False)]
+    assert "--offline" in offline[0]["reason"]

@@ -24,7 +24,7 @@ from convergio_llm.providers.errors import (
 )
 from convergio_llm.providers.openai import OpenAIProvider
 from tests.conftest import CANARY, assert_no_canary, run_llm
-from tests.servers.base import Response
+from tests.servers.base import Response, sse
 from tests.servers.openai import (
     DEFAULT_REPLY,
     OpenAIServer,
@@ -475,3 +475,14 @@ def test_models_shows_a_compatible_instance_without_models_and_says_why(
         "key-rejected": "HTTP 401",
     }[situation]
     assert wanted in reason, reason
+
+
+def test_done_before_the_finish_reason_is_an_interrupted_stream_not_an_answer() -> None:
+    with OpenAIServer() as server:
+        model = "gpt-5-mini"
+        role = server._chunk(model, {"role": "assistant", "content": ""})
+        records = [sse(role), sse(server._chunk(model, {"content": "Hello"})), sse("[DONE]")]
+        server.failures.append(Response(200, {"Content-Type": "text/event-stream"}, stream=records))
+        with pytest.raises(StreamInterrupted, match="final event") as caught:
+            list(compatible(server, max_retries=0).stream(Request.from_prompt("hi"), model))
+    assert caught.value.text == "Hello"

@@ -29,6 +29,12 @@ def _survey(provider: Provider, offline: bool) -> tuple[Availability, list[Model
         if availability:
             availability = Availability(False, str(exc))
         models = provider.models(live=False)
+    if not models:
+        # An instance with nothing to list (server down, --offline, an empty /v1/models) is
+        # still shown, as one row with an empty model name and the reason.
+        if availability:
+            availability = Availability(False, "the server lists no models (or set models:)")
+        models = [provider.model_info("")]
     return availability, models
 
 
@@ -69,7 +75,7 @@ def list_models(
     cells = [
         [
             r["provider"],
-            r["name"],
+            r["name"] or "(none listed)",
             r["tier"] or "",
             r["locality"],
             r["region"] or "",

@@ -15,8 +15,11 @@ Usage: `input_tokens` is the whole prompt (uncached + cache writes + cache reads
 Retries and timeouts: the SDK's own retry loop is off (`max_retries=0`) because it
 honours any `retry-after` without a cap and says nothing while it sleeps; the
 opening of each stream is retried by `providers.cloud.open_stream` instead (settings
-`max_retries` 2, `max_retry_wait` 30, `timeout` 120, `connect_timeout` 5), with
-one line on stderr per retry. Anthropic's 529 becomes Overloaded.
+`max_retries` 2, `max_retry_wait` 30, `read_timeout` 60, `connect_timeout` 10), with
+one line on stderr per retry. Errors go through the shared map (providers/error_map.py):
+Anthropic's 529 and `overloaded_error` become Overloaded. A stream without its
+`message_delta` (the stop reason) is incomplete; the usage `message_start` reported is
+kept when a stream is cut.
 
 A refusal (`stop_reason: "refusal"`) with no text raises ContentFiltered; after some text
 it is finish reason `content_filter`: the rule OpenAI-style backends follow too.
@@ -34,22 +37,9 @@ from convergio_llm.providers.base import (
     Completion,
     Provider,
     Request,
-    Stopwatch,
     Usage,
 )
-from convergio_llm.providers.errors import (
-    AuthenticationError,
-    BadRequest,
-    ContentFiltered,
-    ContextTooLong,
-    ModelNotFound,
-    Overloaded,
-    ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
-    RateLimited,
-    ServerError,
-)
+from convergio_llm.providers.errors import AuthenticationError, ContentFiltered
 
 if TYPE_CHECKING:
     import anthropic
@@ -80,45 +70,48 @@ class AnthropicProvider(Provider):
             if not manifest.key_set(self.kind):
                 raise AuthenticationError(manifest.hint_for_missing_key(self.kind), self.name)
             import anthropic
-            import httpx2
 
-            timeout = httpx2.Timeout(
-                cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S),
-                connect=cloud.setting(
-                    self.settings, "connect_timeout", cloud.DEFAULT_CONNECT_TIMEOUT_S
-                ),
-            )
             self._client = anthropic.Anthropic(
-                base_url=self.settings.get("base_url") or None, timeout=timeout, max_retries=0
+                base_url=self.settings.get("base_url") or None,
+                timeout=cloud.httpx_timeout(self.settings),
+                max_retries=0,
             )
         return self._client
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         load_s = cloud.timed(self.client)  # the SDK import and client, once: not part of TTFT
-        clock = Stopwatch()
+        clock = self.stopwatch()
         events = cloud.open_stream(
-            self.name, self.settings, lambda: self._events(request, model), self.map_error
+            self.name,
+            self.settings,
+            lambda: self._events(request, model),
+            self.map_error,
+            self.wait_note(),
         )
         pieces: list[str] = []
         usage: dict[str, int] = {}
         stop_reason: str | None = None
-        for event in events:
-            if event.type == "message_start":
-                usage.update(_counts(event.message.usage))
-            elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                if event.delta.text:
-                    clock.token()
-                    pieces.append(event.delta.text)
-                    yield Chunk(event.delta.text)
-            elif event.type == "message_delta":
-                stop_reason = event.delta.stop_reason or stop_reason
-                usage.update(_counts(event.usage))  # cumulative: later counts replace earlier
+        try:
+            for event in events:
+                if event.type == "message_start":
+                    usage.update(_counts(event.message.usage))
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    if event.delta.text:
+                        clock.token()
+                        pieces.append(event.delta.text)
+                        yield Chunk(event.delta.text)
+                elif event.type == "message_delta":
+                    stop_reason = event.delta.stop_reason or stop_reason
+                    usage.update(_counts(event.usage))  # cumulative: later replace earlier
+        except Exception as exc:
+            exc.usage = _usage(usage) if usage else None  # type: ignore[attr-defined]
+            raise
         text = "".join(pieces)
         if stop_reason == "refusal" and not text:
             # Nothing to show: fail as Azure's filter and Gemini's SAFETY do. With text
             # already streamed, it is out: the finish reason says it was cut short.
             raise ContentFiltered("the model refused to answer (stop_reason refusal)", self.name)
-        finish = FINISH_REASONS.get(stop_reason or "", stop_reason)
+        finish = FINISH_REASONS.get(stop_reason, stop_reason) if stop_reason else None
         yield clock.completion(
             self, model, text, finish, _usage(usage), {"stop_reason": stop_reason}, load_s=load_s
         )
@@ -131,8 +124,8 @@ class AnthropicProvider(Provider):
         finally:
             stream.close()
 
-    def map_error(self, exc: Exception) -> ProviderError:
-        return map_anthropic_error(exc, self.name)
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings)
 
     def close(self) -> None:
         if self._client is not None:
@@ -176,44 +169,3 @@ def _usage(counts: Mapping[str, int]) -> Usage:
         cached_input_tokens=cache_read,
         source="provider",
     )
-
-
-def map_anthropic_error(exc: Exception, provider: str) -> ProviderError:
-    """An anthropic SDK exception → our error tree (the message is scrubbed by ProviderError)."""
-    import anthropic
-
-    if isinstance(exc, anthropic.APITimeoutError):
-        return ProviderTimeout(f"no answer in time ({exc})", provider)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ProviderUnavailable(f"cannot connect ({exc})", provider)
-    if (transport := cloud.transport_error(exc, provider)) is not None:
-        return transport
-    if not isinstance(exc, anthropic.APIStatusError):
-        return ProviderError(f"{type(exc).__name__}: {exc}", provider)
-    status = exc.status_code
-    error_type, message = _error_body(exc)
-    text = f"HTTP {status} {error_type}: {message}"
-    if error_type == "overloaded_error" or status in (503, 529):
-        return cloud.with_retry_after(Overloaded(text, provider, status), exc.response.headers)
-    if error_type == "rate_limit_error" or status == 429:
-        retry_after = cloud.retry_after_from_headers(exc.response.headers)
-        return RateLimited(text, provider, status, retry_after=retry_after)
-    if status in (401, 403) or error_type in ("authentication_error", "permission_error"):
-        return AuthenticationError(text, provider, status)
-    if status == 404:
-        return ModelNotFound(text, provider, status)
-    if status in (408, 504) or error_type == "timeout_error":
-        return ProviderTimeout(text, provider, status)
-    if status == 413 or "prompt is too long" in message or "context window" in message:
-        return ContextTooLong(text, provider, status)
-    if 400 <= status < 500:
-        return BadRequest(text, provider, status)
-    return ServerError(text, provider, status)
-
-
-def _error_body(exc: Any) -> tuple[str, str]:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error", body) if isinstance(body, dict) else {}
-    if not isinstance(error, dict):
-        error = {}
-    return str(error.get("type") or "error"), str(error.get("message") or exc.message)

@@ -15,11 +15,13 @@ Settings (config `providers: {azure: {...}}`):
                   chose; the defaults are the OpenAI model names, which is how the portal
                   names a deployment unless told otherwise.
     token_param   `max_completion_tokens` (default; what reasoning models require) or `max_tokens`
-    timeout, max_retries, max_retry_wait   as for the OpenAI backend (120 s, 2, 30 s)
+    connect_timeout, read_timeout, max_retries, max_retry_wait   as for every HTTP backend
+                  (10 s, 60 s, 2, 30 s: providers/cloud.py)
 
-Streaming, error mapping and retries are the OpenAI backend's (`stream_chat`,
-`map_openai_error`): the SDK's own retry loop is off, each retry before the first token
-is announced on stderr, and a retry-after longer than `max_retry_wait` is not waited for.
+Streaming is the OpenAI backend's (`stream_chat`), errors go through the shared map
+(providers/error_map.py), retries are providers/cloud.py's: the SDK's own retry loop is
+off, each retry before the first token is announced on stderr, and a retry-after longer
+than `max_retry_wait` is not waited for.
 Azure specifics they handle: a first stream chunk with empty `choices` carrying only
 `prompt_filter_results`; a prompt blocked by the content filter (HTTP 400, code
 `content_filter`) and an answer cut by it (finish reason `content_filter`) → ContentFiltered;
@@ -87,7 +89,7 @@ class AzureOpenAIProvider(Provider):
 
         common: dict[str, Any] = {
             "api_key": key,
-            "timeout": cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S),
+            "timeout": cloud.httpx_timeout(self.settings),
             "max_retries": 0,  # ours announce their waits: see providers/openai.py
         }
         if self.api_version == V1:
@@ -102,15 +104,11 @@ class AzureOpenAIProvider(Provider):
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         from convergio_llm.providers.openai import stream_chat
 
-        return stream_chat(
-            self.client(),
-            self,
-            request,
-            model,
-            token_param=str(self.settings.get("token_param") or "max_completion_tokens"),
-            max_retries=int(cloud.setting(self.settings, "max_retries", cloud.DEFAULT_MAX_RETRIES)),
-            max_wait=cloud.setting(self.settings, "max_retry_wait", cloud.DEFAULT_MAX_RETRY_WAIT_S),
-        )
+        token_param = str(self.settings.get("token_param") or "max_completion_tokens")
+        return stream_chat(self.client(), self, request, model, token_param=token_param)
+
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings)
 
     def close(self) -> None:
         if self._client is not None:

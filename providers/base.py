@@ -1,31 +1,39 @@
 """The types every backend speaks, and the one interface a backend implements.
 
 A backend subclasses `Provider` and implements `stream()`; everything else has a
-default. A minimal backend::
+default. A minimal backend (tests/providers/test_base.py runs this example)::
 
-    class Echo(Provider):
-        kind = "echo"
-        locality = "in-process"
-        privacy = "maximum"
+    >>> class Echo(Provider):
+    ...     kind = "echo"
+    ...     locality = "in-process"
+    ...     privacy = "maximum"
+    ...
+    ...     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
+    ...         clock = self.stopwatch()
+    ...         text = request.messages[-1].content
+    ...         clock.token()
+    ...         yield Chunk(text)
+    ...         yield clock.completion(self, model, text, "stop", Usage.estimate(request, text))
+    >>> [item.text for item in Echo().stream(Request.from_prompt("hi"), "echo")]
+    ['hi', 'hi']
 
-        def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-            clock = Stopwatch()
-            text = request.messages[-1].content
-            clock.first_token()
-            yield Chunk(text)
-            yield clock.completion(self, model, text, "stop",
-                                   Usage.estimate(request, text))
-
-Every stream yields zero or more `Chunk`s and ends with exactly one `Completion`.
+Every stream yields zero or more `Chunk`s and ends with exactly one `Completion` whose
+`finish_reason` is set: the backend saw the answer's final event. The base class makes
+every backend keep that contract the same way (`_checked`): whatever a stream raises goes
+through `map_error()` into the error tree (providers/error_map.py), and a failure or a
+missing final event after text was yielded becomes StreamInterrupted, carrying the text
+and the usage reported so far. So a backend reports `finish_reason=None` when the stream
+ended early and lets the base class decide.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from convergio_llm.providers import manifest
 from convergio_llm.providers.manifest import Locality, Privacy
@@ -38,12 +46,17 @@ from convergio_llm.providers.values import (
     estimate_tokens,
 )
 
+if TYPE_CHECKING:
+    from convergio_llm.providers.errors import ProviderError
+
 __all__ = [
     "AVAILABLE",
     "LOCALITIES",
+    "SYSTEM_CLOCK",
     "TIERS",
     "Availability",
     "Chunk",
+    "Clock",
     "Completion",
     "Locality",
     "Message",
@@ -130,23 +143,44 @@ class ModelInfo:
         return f"{self.provider}:{self.name}"
 
 
-class Stopwatch:
-    """Measures one stream: start, first token, last token, end (time.perf_counter)."""
+class Clock(Protocol):
+    """What a stopwatch reads and a scripted backend sleeps on; tests pass a fake one."""
 
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class _SystemClock:
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+SYSTEM_CLOCK: Clock = _SystemClock()
+
+
+class Stopwatch:
+    """Measures one stream: start, first token, last token, end (on `clock`)."""
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
+        self.start = clock.now()
         self.first: float | None = None
         self.last: float | None = None
 
     def token(self) -> None:
         """Call whenever a chunk with non-empty text is about to be yielded."""
-        now = time.perf_counter()
+        now = self.clock.now()
         if self.first is None:
             self.first = now
         self.last = now
 
     def timings(self, **engine: float | None) -> Timings:
-        end = time.perf_counter()
+        end = self.clock.now()
         return Timings(
             ttft_s=None if self.first is None else self.first - self.start,
             total_s=end - self.start,
@@ -183,14 +217,22 @@ class Provider(ABC):
     privacy: Privacy = "provider-dependent"
     # Environment variables holding this backend's credentials: never printed anywhere.
     secret_env: tuple[str, ...] = ()
+    # What stopwatches read (and the fake backend sleeps on); a test sets a fake clock.
+    clock: Clock = SYSTEM_CLOCK
+    # The package extra that installs this backend's SDK, when it is not named like `kind`.
+    extra: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A built-in kind takes its facts from providers/manifest.py, not from its class body."""
+        """A built-in kind takes its facts from providers/manifest.py, not from its class
+        body; and every backend's stream() gets the same failure handling, plugins included."""
         super().__init_subclass__(**kwargs)
         known = manifest.facts(cls.kind)
         if known is not None and "kind" in cls.__dict__:
             cls.locality, cls.privacy = known.locality, known.privacy
             cls.secret_env = manifest.secret_env_of(cls.kind)
+        own = cls.__dict__.get("stream")
+        if own is not None and not getattr(own, "_checked", False):
+            cls.stream = _checking(own)  # type: ignore[method-assign,assignment]
 
     def __init__(self, name: str | None = None, settings: Mapping[str, Any] | None = None) -> None:
         self.name = name or self.kind
@@ -239,6 +281,30 @@ class Provider(ABC):
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         """Yield text chunks as they arrive, then exactly one Completion."""
 
+    def stopwatch(self) -> Stopwatch:
+        return Stopwatch(self.clock)
+
+    def map_error(self, exc: BaseException) -> ProviderError:
+        """Any exception out of `stream()` as the error tree (providers/error_map.py)."""
+        from convergio_llm.providers.error_map import map_exception
+
+        if isinstance(exc, ImportError):  # an optional dependency is missing: exit 3
+            from convergio_llm.providers.errors import ProviderUnavailable
+
+            if manifest.facts(self.kind) is not None:  # a built-in kind: the one wording
+                hint = manifest.hint_for_missing_package(self.kind, exc.name)
+                return ProviderUnavailable(hint, self.name)
+            extra = self.extra or self.kind
+            missing = exc.name or str(exc)
+            hint = f"pip install 'convergio-llm[{extra}]'"
+            return ProviderUnavailable(f"{missing} is not installed: {hint}", self.name)
+        return map_exception(exc, self.name)
+
+    def wait_note(self) -> tuple[float, str] | None:
+        """(after how many seconds, what to say) on stderr while the server's first piece is
+        awaited (providers/cloud.py's `open_stream`); None: say nothing (in-process engines)."""
+        return None
+
     def generate(self, request: Request, model: str) -> Completion:
         for item in self.stream(request, model):
             if isinstance(item, Completion):
@@ -247,3 +313,69 @@ class Provider(ABC):
 
     def close(self) -> None:
         """Release clients and engines; called once at process end."""
+
+
+StreamMethod = Callable[[Provider, Request, str], Iterator[Chunk | Completion]]
+
+
+def _checking(stream: StreamMethod) -> StreamMethod:
+    @functools.wraps(stream)
+    def checked(self: Provider, request: Request, model: str) -> Iterator[Chunk | Completion]:
+        return _checked(self, request, lambda: stream(self, request, model))
+
+    checked._checked = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _checked(
+    provider: Provider, request: Request, open_: Callable[[], Iterator[Chunk | Completion]]
+) -> Iterator[Chunk | Completion]:
+    """The stream contract, kept once for every backend (see the module docstring)."""
+    from convergio_llm.providers import errors
+
+    pieces: list[str] = []
+    items: Iterator[Chunk | Completion] | None = None
+    try:
+        items = open_()
+        for item in items:
+            if isinstance(item, Completion):
+                if item.finish_reason is None:
+                    raise _ended_early(provider, item.usage)
+                yield item
+                return
+            if item.text:
+                pieces.append(item.text)
+            yield item
+        raise _ended_early(provider, None)
+    except GeneratorExit:
+        raise
+    except Exception as exc:
+        error = provider.map_error(exc)
+        # A filter's verdict is not a broken stream: it keeps its own class (and exit code).
+        keep = (errors.StreamInterrupted, errors.ContentFiltered)
+        if pieces and not isinstance(error, keep):
+            error = errors.StreamInterrupted(
+                f"failed after output had started: {error}", provider.name, error.status
+            )
+        if isinstance(error, errors.StreamInterrupted):
+            text = "".join(pieces)
+            error.text = error.text or text
+            reported = error.usage or getattr(exc, "usage", None)
+            error.usage = reported or Usage.estimate(request, text)
+        raise error from None
+    finally:
+        # Release the backend's connection now, not when its generator is collected.
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _ended_early(provider: Provider, usage: Usage | None) -> Exception:
+    from convergio_llm.providers.errors import ServerError
+
+    error = ServerError(
+        "the answer stopped before its final event (no finish reason): it is incomplete",
+        provider.name,
+    )
+    error.usage = usage  # type: ignore[attr-defined]
+    return error

@@ -10,7 +10,6 @@ from convergio_llm.providers.anthropic import (
     FINISH_REASONS,
     _counts,
     _usage,
-    map_anthropic_error,
     message_params,
 )
 from convergio_llm.providers.base import Provider, Request
@@ -23,6 +22,7 @@ from convergio_llm.providers.batch import (
     request_error,
     sdk_call,
 )
+from convergio_llm.providers.error_map import map_exception
 
 COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
 
@@ -63,7 +63,7 @@ class AnthropicBatches:
     def _call(self, provider: Provider, call: Any) -> Any:
         client = provider.client()  # type: ignore[attr-defined]
         return sdk_call(
-            provider, lambda: call(client), lambda exc: map_anthropic_error(exc, provider.name)
+            provider, lambda: call(client), lambda exc: map_exception(exc, provider.name)
         )
 
 

@@ -20,6 +20,7 @@ from convergio_llm.providers.batch import (
     request_error,
     sdk_call,
 )
+from convergio_llm.providers.error_map import map_exception
 from convergio_llm.providers.errors import ContentFiltered
 from convergio_llm.providers.google import (
     FILTERED,
@@ -27,7 +28,6 @@ from convergio_llm.providers.google import (
     _name,
     _usage,
     contents_and_config,
-    map_google_error,
 )
 
 STATES = {
@@ -90,7 +90,7 @@ class GoogleBatches:
     def _call(self, provider: Provider, call: Any) -> Any:
         client = provider.client()  # type: ignore[attr-defined]
         return sdk_call(
-            provider, lambda: call(client), lambda exc: map_google_error(exc, provider.name)
+            provider, lambda: call(client), lambda exc: map_exception(exc, provider.name)
         )
 
 

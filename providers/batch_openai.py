@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from convergio_llm.providers._openai_chat import chat_kwargs, map_openai_error
+from convergio_llm.providers._openai_chat import chat_kwargs
 from convergio_llm.providers.base import Provider, Request, Usage
 from convergio_llm.providers.batch import (
     CANCELLED,
@@ -22,6 +22,7 @@ from convergio_llm.providers.batch import (
     request_error,
     sdk_call,
 )
+from convergio_llm.providers.error_map import map_exception
 from convergio_llm.providers.errors import LLMError
 
 ENDPOINT = "/v1/chat/completions"
@@ -57,14 +58,14 @@ class OpenAIBatches:
         upload = sdk_call(
             provider,
             lambda: client.files.create(file=("batch.jsonl", io.BytesIO(data)), purpose="batch"),
-            lambda exc: map_openai_error(exc, provider.name),
+            lambda exc: map_exception(exc, provider.name),
         )
         batch = sdk_call(
             provider,
             lambda: client.batches.create(
                 input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
             ),
-            lambda exc: map_openai_error(exc, provider.name),
+            lambda exc: map_exception(exc, provider.name),
         )
         return str(batch.id)
 
@@ -103,7 +104,7 @@ class OpenAIBatches:
         return sdk_call(
             provider,
             lambda: client.batches.retrieve(batch_id),
-            lambda exc: map_openai_error(exc, provider.name),
+            lambda exc: map_exception(exc, provider.name),
         )
 
     def _file(self, provider: Provider, file_id: str) -> str:
@@ -111,7 +112,7 @@ class OpenAIBatches:
         content = sdk_call(
             provider,
             lambda: client.files.content(file_id),
-            lambda exc: map_openai_error(exc, provider.name),
+            lambda exc: map_exception(exc, provider.name),
         )
         return str(content.text)
 

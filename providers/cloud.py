@@ -1,4 +1,4 @@
-"""What the cloud SDK backends (anthropic, google, azure) share: keys, timeouts, retries.
+"""What the HTTP backends (openai, azure, anthropic, google, ollama) share: keys, timeouts, retries.
 
 Retries are ours, not the SDKs': each SDK is built with its own retry loop off
 (`max_retries=0`; google-genai retries nothing unless told), and `open_stream()` retries
@@ -6,18 +6,21 @@ the opening of a stream instead, because the SDKs disagree on how long to wait
 (anthropic honours any `retry-after`, even an hour; openai ignores one over 120 s;
 google-genai has none) and none of them says anything while it sleeps. Here:
 
-* a retryable failure (429, 529/503, other 5xx, timeout, refused connection) before the
-  first token is retried up to `max_retries` times (setting, default 2);
+* a retryable failure (429, 529/503, other 5xx, refused connection) before the first
+  token is retried up to `max_retries` times (setting, default 2); a server that let
+  our read time out is not asked again (it would hang again): the fallbacks move on;
 * the wait is the server's `retry-after` when it gave one, else 0.5 s · 2ⁿ (at most 8 s);
 * before each wait one line on stderr says what failed and how long it waits;
 * a server that asks for more than `max_retry_wait` (setting, default 30 s) is not
   waited for: the error is raised at once, `retry_after` kept, so a shell pipeline or
   the routing fallbacks move on instead of hanging.
 
-Settings read by every cloud backend (config `providers: {<name>: {...}}`):
-`base_url`, `timeout` (seconds, default 120: the longest wait for an answer or the next
-streamed piece), `connect_timeout` (default 5), `max_retries` (default 2), `max_retry_wait`
-(default 30). The names are the OpenAI backend's, which follows the same rules.
+Settings read by every HTTP backend (config `providers: {<name>: {...}}`):
+`base_url`, `connect_timeout` (seconds to open the connection, default 10),
+`read_timeout` (seconds to wait for the first byte of the answer, and then for each next
+piece of it; default 60, Ollama 300 because it loads the model first; `timeout` is an older
+name for it), `max_retries` (default 2), `max_retry_wait` (default 30). While the first
+piece is awaited, one line on stderr says so after `min(10 s, read_timeout / 2)`.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, islice
 from typing import Any, TypeVar
 
-from convergio_llm.providers.errors import ProviderError, RateLimited, scrub
+from convergio_llm.providers.errors import ProviderError, ProviderTimeout, RateLimited, scrub
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+WAIT_NOTE_AFTER_S = 10.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT_S = 30.0
 _BACKOFF_START_S = 0.5
@@ -45,6 +49,35 @@ def setting(settings: Mapping[str, Any], key: str, default: float) -> float:
     return default if value is None else float(value)
 
 
+def timeouts(
+    settings: Mapping[str, Any], read_default: float = DEFAULT_TIMEOUT_S
+) -> tuple[float, float]:
+    """(connect, read) seconds: `connect_timeout`, `read_timeout` (or its old name `timeout`)."""
+    connect = setting(settings, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
+    read = setting(settings, "read_timeout", setting(settings, "timeout", read_default))
+    return connect, read
+
+
+def httpx_timeout(settings: Mapping[str, Any]) -> Any:
+    """The same bounds as an httpx2.Timeout, for the SDKs built on it."""
+    import httpx2
+
+    connect, read = timeouts(settings)
+    return httpx2.Timeout(read, connect=connect)
+
+
+def wait_note(
+    provider: str, settings: Mapping[str, Any], read_default: float = DEFAULT_TIMEOUT_S
+) -> tuple[float, str]:
+    """What `Provider.wait_note()` answers for an HTTP backend."""
+    read = timeouts(settings, read_default)[1]
+    after = min(WAIT_NOTE_AFTER_S, read / 2)
+    return after, (
+        f"waiting for {provider}: no answer yet after {after:g} s "
+        f"(gives up after {read:g} s: setting read_timeout)"
+    )
+
+
 def timed(make: Callable[[], object]) -> float | None:
     """Seconds `make()` took, or None when it was instant (a client already built)."""
     started = time.perf_counter()
@@ -53,34 +86,11 @@ def timed(make: Callable[[], object]) -> float | None:
     return elapsed if elapsed > 0.001 else None
 
 
-def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (numeric form only), as servers send them."""
-    if not headers:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            return max(0.0, float(raw) * scale)
-        except ValueError:
-            continue
-    return None
-
-
-def with_retry_after(error: ProviderError, headers: Mapping[str, str] | None) -> ProviderError:
-    """Keep the server's `retry-after` on any retryable error (429, 529, 503)."""
-    seconds = retry_after_from_headers(headers)
-    if seconds is not None:
-        setattr(error, "retry_after", seconds)  # noqa: B010 - only RateLimited declares it
-    return error
-
-
 def retry_call(
     provider: str,
     settings: Mapping[str, Any],
     call: Callable[[], T],
-    map_error: Callable[[Exception], ProviderError],
+    map_error: Callable[[BaseException], ProviderError],
 ) -> T:
     """`call()`, retrying retryable failures as described above (every wait announced)."""
     max_retries = int(setting(settings, "max_retries", DEFAULT_MAX_RETRIES))
@@ -91,7 +101,8 @@ def retry_call(
             return call()
         except Exception as exc:
             error = exc if isinstance(exc, ProviderError) else map_error(exc)
-            if not error.retryable or attempt >= max_retries:
+            hung = isinstance(error, ProviderTimeout) and error.status is None
+            if not error.retryable or hung or attempt >= max_retries:
                 raise error from None
             wait = _wait_before_retry(error, attempt)
             if wait > max_wait:
@@ -111,20 +122,27 @@ def open_stream(
     provider: str,
     settings: Mapping[str, Any],
     open_: Callable[[], Iterator[T]],
-    map_error: Callable[[Exception], ProviderError],
+    map_error: Callable[[BaseException], ProviderError],
+    wait: tuple[float, str] | None = None,
 ) -> Iterator[T]:
     """Open a stream and read its first item, retrying retryable failures (`retry_call`).
 
     Returns an iterator that yields that first item again, then the rest. Errors from
-    the rest are mapped too, never retried: by then output may have reached the user.
+    the rest are never retried (by then output may have reached the user): they reach
+    the provider base class, which maps them. `wait` (`Provider.wait_note()`) is said on
+    stderr if an attempt's first item is slow to come.
     """
 
     def start() -> tuple[list[T], Iterator[T]]:
-        items = open_()
-        return list(islice(items, 1)), items
+        waiting = _WaitNote(wait)
+        try:
+            items = open_()
+            return list(islice(items, 1)), items
+        finally:
+            waiting.cancel()
 
     head, rest = retry_call(provider, settings, start, map_error)
-    return _mapped(chain(head, rest), map_error)
+    return chain(head, rest)
 
 
 def _wait_before_retry(error: ProviderError, attempt: int) -> float:
@@ -134,29 +152,26 @@ def _wait_before_retry(error: ProviderError, attempt: int) -> float:
     return float(min(_BACKOFF_START_S * 2**attempt, _BACKOFF_MAX_S))
 
 
-def _mapped(items: Iterator[T], map_error: Callable[[Exception], ProviderError]) -> Iterator[T]:
-    try:
-        yield from items
-    except ProviderError:
-        raise
-    except Exception as exc:
-        raise map_error(exc) from None
-
-
-def transport_error(exc: Exception, provider: str) -> ProviderError | None:
-    """The httpx2 errors every SDK lets through mid-stream (timeouts, dropped connections)."""
-    import httpx2
-
-    from convergio_llm.providers.errors import ProviderTimeout, ProviderUnavailable
-
-    if isinstance(exc, httpx2.TimeoutException):
-        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider)
-    if isinstance(exc, httpx2.TransportError):
-        return ProviderUnavailable(f"connection failed ({type(exc).__name__}: {exc})", provider)
-    return None
-
-
 def note(message: str) -> None:
     """One progress line on stderr (stdout carries only the answer)."""
     sys.stderr.write(f"llm: {scrub(message)}\n")
     sys.stderr.flush()
+
+
+class _WaitNote:
+    """One stderr line if the first piece has not come in time (a daemon timer)."""
+
+    def __init__(self, spec: tuple[float, str] | None) -> None:
+        self._timer: Any = None
+        if spec is None:
+            return
+        import threading
+
+        self._timer = threading.Timer(spec[0], note, (spec[1],))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

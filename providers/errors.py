@@ -21,7 +21,10 @@
         └── ServerError              any other 5xx or malformed answer
 
 Messages never contain credentials: `scrub()` removes every secret value the
-process knows of, and the CLI applies it to everything it prints.
+process knows of (and any run of 8 or more of its characters, so a key echoed cut
+short is caught too) and the password of any `scheme://user:password@host`; the CLI
+applies it to everything it prints. A ProviderError's message is also one line, at
+most `MESSAGE_LIMIT` characters, whatever the server sent.
 """
 
 from __future__ import annotations
@@ -55,11 +58,23 @@ class BudgetExceeded(LLMError):
     pass
 
 
+MESSAGE_LIMIT = 400
+
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n\f\v]+\s*")
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Line breaks (and the blanks around them) as one space, cut at `limit` characters."""
+    line = _LINE_BREAKS.sub(" ", text[: limit * 4]).strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 class ProviderError(LLMError):
     retryable = False
 
     def __init__(self, message: str, provider: str = "", status: int | None = None) -> None:
-        super().__init__(scrub(message))
+        super().__init__(one_line(scrub(message)))
         self.provider = provider
         self.status = status
 
@@ -115,7 +130,11 @@ class ContentFiltered(ProviderError):
 
 
 class StreamInterrupted(ProviderError):
-    pass
+    """`.text` is what had been streamed; `.usage` what the provider had reported by then
+    (a `Usage`), else an estimate, so the ledger never records a cut answer as free."""
+
+    text: str = ""
+    usage: object = None
 
 
 class ServerError(ProviderError):
@@ -154,8 +173,61 @@ def secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+# A run this long of a secret's characters is redacted wherever it appears.
+MIN_RUN = 8
+_GRAM = MIN_RUN // 2
+_BLOCKS = re.compile(f".{{{_GRAM}}}", re.DOTALL)
+_URL_PASSWORD = re.compile(r"([a-zA-Z][\w+.-]*://[^/\s:@]*):[^/\s@]+@")
+
+
+@functools.lru_cache(maxsize=8)
+def _grams(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(v[i : i + _GRAM] for v in values for i in range(len(v) - _GRAM + 1))
+
+
+def _longest_run(text: str, start: int, end: int, values: tuple[str, ...]) -> tuple[int, int]:
+    """Widen text[start:end] (a piece of some secret) while it stays a piece of one."""
+    best = (start, start)
+    for value in values:
+        if text[start:end] not in value:
+            continue
+        lo, hi = start, end
+        while lo > 0 and text[lo - 1 : hi] in value:
+            lo -= 1
+        while hi < len(text) and text[lo : hi + 1] in value:
+            hi += 1
+        if hi - lo > best[1] - best[0]:
+            best = (lo, hi)
+    return best
+
+
 def scrub(text: str) -> str:
-    for value in secret_values():
+    """Remove secrets: whole values, runs of MIN_RUN of their characters, URL passwords.
+
+    Cheap on the common path: a run of 8 covers at least one aligned 4-character block,
+    so only every 4th position of the text is looked up in a set of the secrets' 4-grams.
+    """
+    if "://" in text and "@" in text:
+        text = _URL_PASSWORD.sub(r"\1:[redacted]@", text)
+    values = tuple(secret_values())
+    if not values or len(text) < 6:
+        return text
+    for value in values:
         if value in text:
             text = text.replace(value, "[redacted]")
+    grams = _grams(values)
+    if grams.isdisjoint(_BLOCKS.findall(text)):
+        return text  # the common case, decided in C
+    spans: list[tuple[int, int]] = []
+    reach = 0
+    for i in range(0, len(text) - _GRAM + 1, _GRAM):
+        if i < reach or text[i : i + _GRAM] not in grams:
+            continue
+        lo, hi = _longest_run(text, i, i + _GRAM, values)
+        lo = max(lo, reach)
+        if hi - lo >= MIN_RUN:
+            spans.append((lo, hi))
+            reach = hi
+    for lo, hi in reversed(spans):
+        text = text[:lo] + "[redacted]" + text[hi:]
     return text

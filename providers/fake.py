@@ -7,7 +7,8 @@ Models:
     break   yields one word, then fails (a stream that dies mid-way)
 
 Settings (config `providers:` or the constructor) script the timing, for benchmarks:
-`ttft_s` before the first word, `token_s` between words, `load_s` on first use.
+`ttft_s` before the first word, `token_s` between words, `load_s` on first use, slept on
+the provider's `clock` (a test sets a fake one and gets exact timings).
 For testing how callers survive failures, counted over this instance's `stream()` calls:
 `fail_every: k` makes every k-th call raise ServerError before the first word, and
 `abort_every: k` makes every k-th call abort the whole process (SIGABRT), as a
@@ -18,7 +19,6 @@ Each word counts as one token and usage is reported as the provider's own.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Mapping
 
 from convergio_llm.providers.base import (
@@ -27,7 +27,6 @@ from convergio_llm.providers.base import (
     ModelInfo,
     Provider,
     Request,
-    Stopwatch,
     Tier,
     Usage,
 )
@@ -90,7 +89,7 @@ class FakeProvider(Provider):
         return k > 0 and self._calls % k == 0
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        clock = Stopwatch()
+        clock = self.stopwatch()
         self._calls += 1
         if self._every("abort_every"):
             os.abort()
@@ -99,7 +98,7 @@ class FakeProvider(Provider):
         load_s = None
         if not self._loaded:
             load_s = self._seconds("load_s")
-            time.sleep(load_s)
+            self.clock.sleep(load_s)
             self._loaded = True
         if model == "fail":
             raise ProviderUnavailable("the fake 'fail' model always fails", self.name)
@@ -107,11 +106,11 @@ class FakeProvider(Provider):
         limit = request.max_tokens if request.max_tokens is not None else len(words)
         finish = "length" if len(words) > limit else "stop"
         words = words[:limit]
-        time.sleep(self._seconds("ttft_s"))
+        self.clock.sleep(self._seconds("ttft_s"))
         pieces: list[str] = []
         for i, word in enumerate(words):
             if i:
-                time.sleep(self._seconds("token_s"))
+                self.clock.sleep(self._seconds("token_s"))
             piece = word if i == 0 else " " + word
             if request.stop and any(s in "".join(pieces) + piece for s in request.stop):
                 finish = "stop"

@@ -18,8 +18,10 @@ SAFETY-like finish reason raises ContentFiltered.
 
 Retries and timeouts: google-genai retries nothing unless told; the opening of each
 stream is retried by `providers.cloud.open_stream` (settings `max_retries` 2,
-`max_retry_wait` 30, `timeout` 120), honouring the RetryInfo delay of a 429, with
-one line on stderr per retry.
+`max_retry_wait` 30, `read_timeout` 60: google-genai takes one timeout, for connecting
+and for each read), honouring the RetryInfo delay of a 429, with one line on stderr per
+retry. Errors go through the shared map (providers/error_map.py). A stream whose last
+chunk carries no finish reason is incomplete; its usage so far is kept.
 """
 
 from __future__ import annotations
@@ -35,21 +37,9 @@ from convergio_llm.providers.base import (
     Completion,
     Provider,
     Request,
-    Stopwatch,
     Usage,
 )
-from convergio_llm.providers.errors import (
-    AuthenticationError,
-    BadRequest,
-    ContentFiltered,
-    ContextTooLong,
-    ModelNotFound,
-    Overloaded,
-    ProviderError,
-    ProviderTimeout,
-    RateLimited,
-    ServerError,
-)
+from convergio_llm.providers.errors import AuthenticationError, ContentFiltered
 
 if TYPE_CHECKING:
     from google import genai
@@ -75,7 +65,7 @@ class GoogleProvider(Provider):
                 raise AuthenticationError(manifest.hint_for_missing_key(self.kind), self.name)
             from google import genai
 
-            timeout_s = cloud.setting(self.settings, "timeout", cloud.DEFAULT_TIMEOUT_S)
+            timeout_s = cloud.timeouts(self.settings)[1]
             options = genai.types.HttpOptions(
                 base_url=self.settings.get("base_url") or None,
                 api_version=self.settings.get("api_version") or None,
@@ -88,26 +78,35 @@ class GoogleProvider(Provider):
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         load_s = cloud.timed(self.client)  # the SDK import and client, once: not part of TTFT
-        clock = Stopwatch()
+        clock = self.stopwatch()
         chunks = cloud.open_stream(
-            self.name, self.settings, lambda: self._chunks(request, model), self.map_error
+            self.name,
+            self.settings,
+            lambda: self._chunks(request, model),
+            self.map_error,
+            self.wait_note(),
         )
         pieces: list[str] = []
         usage: Any = None
         finish: str | None = None
-        for chunk in chunks:
-            usage = chunk.usage_metadata or usage
-            feedback = chunk.prompt_feedback
-            if feedback is not None and feedback.block_reason:
-                raise ContentFiltered(f"prompt blocked ({_name(feedback.block_reason)})", self.name)
-            for candidate in chunk.candidates or []:
-                for part in (candidate.content.parts if candidate.content else None) or []:
-                    if part.text and not part.thought:
-                        clock.token()
-                        pieces.append(part.text)
-                        yield Chunk(part.text)
-                if candidate.finish_reason:
-                    finish = _name(candidate.finish_reason)
+        try:
+            for chunk in chunks:
+                usage = chunk.usage_metadata or usage
+                feedback = chunk.prompt_feedback
+                if feedback is not None and feedback.block_reason:
+                    reason = _name(feedback.block_reason)
+                    raise ContentFiltered(f"prompt blocked ({reason})", self.name)
+                for candidate in chunk.candidates or []:
+                    for part in (candidate.content.parts if candidate.content else None) or []:
+                        if part.text and not part.thought:
+                            clock.token()
+                            pieces.append(part.text)
+                            yield Chunk(part.text)
+                    if candidate.finish_reason:
+                        finish = _name(candidate.finish_reason)
+        except Exception as exc:
+            exc.usage = _usage(usage) if usage is not None else None  # type: ignore[attr-defined]
+            raise
         if finish in FILTERED:
             raise ContentFiltered(f"answer blocked (finish reason {finish})", self.name)
         text = "".join(pieces)
@@ -115,7 +114,7 @@ class GoogleProvider(Provider):
             self,
             model,
             text,
-            FINISH_REASONS.get(finish or "", finish and finish.lower()),
+            FINISH_REASONS.get(finish, finish.lower()) if finish else None,
             _usage(usage),
             {"finish_reason": finish},
             load_s=load_s,
@@ -127,8 +126,8 @@ class GoogleProvider(Provider):
             model=model, contents=contents, config=config
         )
 
-    def map_error(self, exc: Exception) -> ProviderError:
-        return map_google_error(exc, self.name)
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings)
 
     def close(self) -> None:
         if self._client is not None:
@@ -177,48 +176,3 @@ def _usage(meta: Any) -> Usage:
         reasoning_tokens=thoughts,
         source="provider",
     )
-
-
-def map_google_error(exc: Exception, provider: str) -> ProviderError:
-    """A google-genai (or its httpx2 transport) exception → our error tree."""
-    from google.genai import errors
-
-    if (transport := cloud.transport_error(exc, provider)) is not None:
-        return transport
-    if not isinstance(exc, errors.APIError):
-        return ProviderError(f"{type(exc).__name__}: {exc}", provider)
-    code, status, message = int(exc.code or 0), str(exc.status or ""), str(exc.message or "")
-    text = f"HTTP {code} {status}: {message}"
-    if code in (401, 403) or "API_KEY_INVALID" in str(exc.details) or "API key" in message:
-        return AuthenticationError(text, provider, code)
-    if code == 404:
-        return ModelNotFound(text, provider, code)
-    if code == 429:
-        return RateLimited(text, provider, code, retry_after=_retry_delay(exc))
-    if code == 503:
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        return cloud.with_retry_after(Overloaded(text, provider, code), headers)
-    if code in (408, 504):
-        return ProviderTimeout(text, provider, code)
-    if code == 400 and ("token" in message and ("exceed" in message or "too long" in message)):
-        return ContextTooLong(text, provider, code)
-    if 400 <= code < 500:
-        return BadRequest(text, provider, code)
-    return ServerError(text, provider, code)
-
-
-def _retry_delay(exc: Any) -> float | None:
-    """The wait a 429 asks for: a `retry-after` header, else the RetryInfo detail ("30s")."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    seconds = cloud.retry_after_from_headers(headers)
-    if seconds is not None:
-        return seconds
-    error = exc.details.get("error", {}) if isinstance(exc.details, dict) else {}
-    for detail in error.get("details") or []:
-        delay = str(detail.get("retryDelay") or "") if isinstance(detail, dict) else ""
-        if delay.endswith("s"):
-            try:
-                return float(delay[:-1])
-            except ValueError:
-                pass
-    return None

@@ -34,7 +34,6 @@ from convergio_llm.providers.base import (
     ModelInfo,
     Provider,
     Request,
-    Stopwatch,
     Usage,
 )
 from convergio_llm.providers.embedded import (
@@ -146,7 +145,7 @@ class LlamaCppProvider(Provider):
         self._engines.clear()
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        clock = Stopwatch()
+        clock = self.stopwatch()
         engine, load_s = self._engine(model)
         import llama_cpp
 

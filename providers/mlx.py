@@ -31,7 +31,6 @@ from convergio_llm.providers.base import (
     ModelInfo,
     Provider,
     Request,
-    Stopwatch,
     Usage,
 )
 from convergio_llm.providers.errors import BadRequest, ModelNotFound, ProviderUnavailable
@@ -117,7 +116,7 @@ class MLXProvider(Provider):
         self._loaded.clear()
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        clock = Stopwatch()
+        clock = self.stopwatch()
         (engine, tokenizer), load_s = self._load(model)
         import mlx.core as mx
         from mlx_lm import stream_generate

@@ -6,8 +6,15 @@ Settings (config `providers: {ollama: {...}}`):
     keep_alive        how long the model stays loaded after a request ("5m", seconds, -1 = forever);
                       a request's `metadata.keep_alive` wins
     preload_keep_alive  keep_alive sent by `llm models --preload` (default -1: until unloaded)
-    connect_timeout   seconds to open a connection (default 3)
-    read_timeout      seconds to wait for the next byte (default 300: loading a model is slow)
+    connect_timeout   seconds to open a connection (default 10)
+    read_timeout      seconds to wait for the first byte, then for each next line (default 300:
+                      loading a model is slow); said on stderr while waiting (providers/cloud.py)
+    max_retries, max_retry_wait   429 and 503 ("server busy") are retried as for every HTTP
+                      backend (providers/cloud.py); a server that is not running is not
+                      retried (the fallbacks move on at once)
+
+Errors go through the shared map (providers/error_map.py). A stream without its `done:true`
+line, or answered as one JSON body instead of NDJSON, is incomplete.
 
 Usage and timings are Ollama's own: `prompt_eval_count`/`eval_count` as tokens, and the
 nanosecond durations of the final `done:true` line, kept unmodified in `raw_stats`.
@@ -29,7 +36,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from convergio_llm.providers import manifest
+from convergio_llm.providers import cloud, manifest
 from convergio_llm.providers._ollama_host import OllamaHost, parse_ollama_host
 from convergio_llm.providers.base import (
     Availability,
@@ -41,17 +48,13 @@ from convergio_llm.providers.base import (
     Stopwatch,
     Usage,
 )
+from convergio_llm.providers.error_map import error_for_status
 from convergio_llm.providers.errors import (
-    AuthenticationError,
-    BadRequest,
     ModelNotFound,
-    Overloaded,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
-    RateLimited,
     ServerError,
-    StreamInterrupted,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +70,8 @@ STAT_KEYS = (
     "eval_duration",
 )
 PROBE_TIMEOUT = (0.5, 1.0)
+READ_TIMEOUT_S = 300.0
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/ndjson")
 
 
 class OllamaProvider(Provider):
@@ -115,7 +120,11 @@ class OllamaProvider(Provider):
         if not live:
             return super().models(live=False)
         tags = self._get_json("/api/tags").get("models") or []
-        running = {m.get("name"): m for m in self._get_json("/api/ps").get("models") or []}
+        try:
+            loaded = self._get_json("/api/ps").get("models") or []
+        except ProviderError:
+            loaded = []  # an older or partial server: the pulled models are still worth listing
+        running = {m.get("name"): m for m in loaded if isinstance(m, Mapping)}
         tiers = {_full_name(model): tier for tier, model in self.catalogue().items()}
         infos = []
         for tag in tags:
@@ -149,10 +158,12 @@ class OllamaProvider(Provider):
 
     def preload(self, model: str) -> dict[str, Any]:
         keep_alive = self.settings.get("preload_keep_alive", -1)
-        return self._post_json("/api/generate", {"model": model, "keep_alive": keep_alive}, model)
+        body = {"model": model, "keep_alive": keep_alive, "stream": False}
+        return self._post_json("/api/generate", body, model)
 
     def unload(self, model: str) -> dict[str, Any]:
-        return self._post_json("/api/generate", {"model": model, "keep_alive": 0}, model)
+        body = {"model": model, "keep_alive": 0, "stream": False}
+        return self._post_json("/api/generate", body, model)
 
     # -- generation --------------------------------------------------------------------------
 
@@ -179,35 +190,51 @@ class OllamaProvider(Provider):
         return body
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
-        import requests
-
-        clock = Stopwatch()
-        response = self._send("POST", "/api/chat", self.chat_body(request, model), stream=True)
+        clock = self.stopwatch()
+        lines = cloud.open_stream(
+            self.name,
+            self.settings,
+            lambda: self._lines(request, model),
+            self.map_error,
+            self.wait_note(),
+        )
         pieces: list[str] = []
         final: dict[str, Any] | None = None
+        for item in lines:
+            if "error" in item:  # Ollama's way to fail once the stream has begun (status 200)
+                raise error_for_status(200, item, self.name)
+            text = str((item.get("message") or {}).get("content") or "")
+            if text:
+                clock.token()
+                pieces.append(text)
+                yield Chunk(text)
+            if item.get("done"):
+                final = item
+        text = "".join(pieces)
+        if final is None:  # no done line: the base class calls it incomplete
+            yield clock.completion(self, model, text, None, Usage.estimate(request, text))
+            return
+        yield self._completion(clock, request, model, text, final)
+
+    def _lines(self, request: Request, model: str) -> Iterator[dict[str, Any]]:
+        response = self._send("POST", "/api/chat", self.chat_body(request, model), stream=True)
         with response:
             if response.status_code != 200:
                 raise self._http_error(response, model)
-            try:
-                for line in response.iter_lines():
-                    if not line.strip():
-                        continue
-                    item = self._parse_line(line, bool(pieces))
-                    if "error" in item:
-                        raise self._mid_stream_error(str(item["error"]), bool(pieces))
-                    text = str((item.get("message") or {}).get("content") or "")
-                    if text:
-                        clock.token()
-                        pieces.append(text)
-                        yield Chunk(text)
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind and kind not in NDJSON_TYPES:
+                raise ServerError(
+                    f"answered {kind or 'a body'} to a streaming request, not NDJSON", self.name
+                )
+            for line in response.iter_lines():
+                if line.strip():
+                    item = _parse_line(line)
+                    yield item
                     if item.get("done"):
-                        final = item
-                        break
-            except requests.RequestException as exc:
-                raise self._read_error(exc, bool(pieces)) from None
-        if final is None:
-            raise self._mid_stream_error("stream ended without a done line", bool(pieces))
-        yield self._completion(clock, request, model, "".join(pieces), final)
+                        return  # the with-block closes the response now
+
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings, READ_TIMEOUT_S)
 
     def _completion(
         self, clock: Stopwatch, request: Request, model: str, text: str, final: Mapping[str, Any]
@@ -229,31 +256,6 @@ class OllamaProvider(Provider):
             eval_s=_seconds(stats.get("eval_duration")),
         )
 
-    def _parse_line(self, line: bytes, started: bool) -> dict[str, Any]:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise self._mid_stream_error(f"malformed NDJSON line: {line[:80]!r}", started) from None
-        if not isinstance(item, dict):
-            raise self._mid_stream_error(f"unexpected NDJSON line: {line[:80]!r}", started)
-        return item
-
-    def _read_error(self, exc: Exception, started: bool) -> ProviderError:
-        from urllib3.exceptions import ReadTimeoutError
-
-        # requests re-raises a read timeout inside iter_lines() as a ConnectionError.
-        timed_out = any(isinstance(a, ReadTimeoutError) for a in (exc, *exc.args))
-        if timed_out and not started:
-            limit = self.settings.get("read_timeout", 300.0)
-            return ProviderTimeout(f"no answer from {self.host.url} in {limit} s", self.name)
-        reason = "timed out" if timed_out else "connection lost"
-        return self._mid_stream_error(f"{reason}: {exc}", started)
-
-    def _mid_stream_error(self, message: str, started: bool) -> ProviderError:
-        if started:
-            return StreamInterrupted(message, self.name)
-        return ServerError(message, self.name, 200)
-
     # -- HTTP --------------------------------------------------------------------------------
 
     def session(self) -> requests.Session:
@@ -274,24 +276,18 @@ class OllamaProvider(Provider):
     ) -> requests.Response:
         import requests
 
-        timeout = (
-            float(self.settings.get("connect_timeout", 3.0)),
-            float(self.settings.get("read_timeout", 300.0)),
-        )
+        timeout = cloud.timeouts(self.settings, READ_TIMEOUT_S)
         url = self.host.url + path
         try:
             return self.session().request(method, url, json=body, stream=stream, timeout=timeout)
         except requests.ConnectTimeout:
-            raise ProviderUnavailable(
-                f"{self.unreachable}: no answer in {timeout[0]} s", self.name
-            ) from None
+            message = f"{self.unreachable}: no answer in {timeout[0]:g} s"
+            raise _unreachable(message, self.name) from None
         except requests.ConnectionError:
-            raise ProviderUnavailable(
-                f"{self.unreachable}: connection refused", self.name
-            ) from None
+            raise _unreachable(f"{self.unreachable}: connection refused", self.name) from None
         except requests.Timeout:
             raise ProviderTimeout(
-                f"no answer from {self.host.url} in {timeout[1]} s", self.name
+                f"no answer from {self.host.url} in {timeout[1]:g} s", self.name
             ) from None
 
     def _get_json(self, path: str) -> dict[str, Any]:
@@ -307,23 +303,24 @@ class OllamaProvider(Provider):
         return _json_object(response, self.name)
 
     def _http_error(self, response: requests.Response, model: str | None) -> ProviderError:
-        status = response.status_code
-        try:
-            message = str(response.json().get("error") or response.reason)
-        except (ValueError, AttributeError):
-            message = response.text.strip()[:200] or str(response.reason)
-        if status == 404:
-            hint = f" (try: ollama pull {model})" if model and "pull" not in message else ""
-            return ModelNotFound(message + hint, self.name, status)
-        if status == 429:
-            return RateLimited(message, self.name, status, _retry_after(response))
-        if status == 503:
-            return Overloaded(message, self.name, status)
-        if status in (401, 403):
-            return AuthenticationError(message, self.name, status)
-        if 400 <= status < 500 and status != 499:
-            return BadRequest(message, self.name, status)
-        return ServerError(f"HTTP {status}: {message}", self.name, status)
+        error = error_for_status(response.status_code, response.text, self.name, response.headers)
+        if isinstance(error, ModelNotFound) and model and "pull" not in str(error):
+            return ModelNotFound(f"{error} (try: ollama pull {model})", self.name, error.status)
+        return error
+
+
+def _unreachable(message: str, provider: str) -> ProviderUnavailable:
+    error = ProviderUnavailable(message, provider)
+    error.retryable = False  # a server that is not running will not be up in a second
+    return error
+
+
+def _parse_line(line: bytes) -> dict[str, Any]:
+    """One NDJSON line; anything but a JSON object is a malformed answer (ValueError)."""
+    item = json.loads(line)
+    if not isinstance(item, dict):
+        raise ValueError(f"unexpected NDJSON line: {line[:80]!r}")
+    return item
 
 
 def _json_object(response: requests.Response, provider: str) -> dict[str, Any]:
@@ -351,13 +348,6 @@ def _keep_alive(value: Any) -> Any:
 
 def _seconds(nanoseconds: Any) -> float | None:
     return None if nanoseconds is None else float(nanoseconds) / 1e9
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
 
 
 def _full_name(model: str) -> str:

@@ -5,7 +5,8 @@ Settings (config `providers: {vllm: {kind: openai, base_url: ..., api_key_env: V
     api_key_env     the variable holding the key (default OPENAI_API_KEY); a compatible server
                     (any base_url other than api.openai.com) may have none: "not-needed" is sent
     organization    sent as OpenAI-Organization
-    timeout         seconds per request and per streamed read (default 120)
+    connect_timeout, read_timeout   seconds to connect (10) and to wait for the first byte and
+                    each next piece (60; `timeout` is its older name): see providers/cloud.py
     max_retries     retries before the first token on 429, 5xx, connection errors (default 2)
     max_retry_wait  the longest retry-after we sleep through (default 30 s); a longer one fails
                     at once as RateLimited carrying retry_after, so a pipeline never hangs silently
@@ -13,8 +14,10 @@ Settings (config `providers: {vllm: {kind: openai, base_url: ..., api_key_env: V
                     local-server, private network → local-network, public → cloud)
     models          {tier: model} catalogue; for compatible servers a live listing uses GET /models
 
-Retries are ours, not the SDK's, and every wait is announced on stderr (see _openai_chat.py).
-`map_openai_error()` and `stream_chat()` live there, shared with the Azure provider.
+Retries are ours, not the SDK's, and every wait is announced on stderr (providers/cloud.py).
+`stream_chat()` lives in _openai_chat.py, shared with the Azure provider; errors go through
+the shared map (providers/error_map.py). A rejected key while `api_key_env`'s variable is
+unset says so.
 """
 
 from __future__ import annotations
@@ -23,14 +26,8 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from convergio_llm.providers import manifest
-from convergio_llm.providers._openai_chat import (
-    chat_kwargs,
-    create_with_retries,
-    map_openai_error,
-    notice,
-    stream_chat,
-)
+from convergio_llm.providers import cloud, manifest
+from convergio_llm.providers._openai_chat import chat_kwargs, notice, stream_chat
 from convergio_llm.providers.base import (
     AVAILABLE,
     Availability,
@@ -41,8 +38,10 @@ from convergio_llm.providers.base import (
     Request,
     Tier,
 )
+from convergio_llm.providers.error_map import error_for_status as map_status
 from convergio_llm.providers.errors import (
     AuthenticationError,
+    ProviderError,
     ProviderUnavailable,
     register_secret_env,
 )
@@ -132,6 +131,8 @@ class OpenAIProvider(Provider):
         headers = {"Authorization": f"Bearer {self._key()}"}
         try:
             response = requests.get(f"{self.base_url}/models", headers=headers, timeout=(1.0, 5.0))
+            if response.status_code in (401, 403):  # a rejected key is news, not "no models"
+                raise map_status(response.status_code, response.text, self.name, response.headers)
             data = response.json().get("data") or [] if response.ok and response.content else []
         except requests.RequestException as exc:
             raise ProviderUnavailable(
@@ -154,8 +155,8 @@ class OpenAIProvider(Provider):
                 api_key=key,
                 base_url=self.base_url,
                 organization=self.settings.get("organization"),
-                timeout=float(self.settings.get("timeout", 120.0)),
-                max_retries=0,  # ours announce their waits: see create_with_retries
+                timeout=cloud.httpx_timeout(self.settings),
+                max_retries=0,  # ours announce their waits: see providers/cloud.py
             )
         return self._client
 
@@ -163,15 +164,19 @@ class OpenAIProvider(Provider):
         token_param = self.settings.get("token_param") or (
             "max_completion_tokens" if self.official else "max_tokens"
         )
-        return stream_chat(
-            self.client(),
-            self,
-            request,
-            model,
-            token_param=token_param,
-            max_retries=int(self.settings.get("max_retries", 2)),
-            max_wait=float(self.settings.get("max_retry_wait", 30.0)),
-        )
+        return stream_chat(self.client(), self, request, model, token_param=token_param)
+
+    def map_error(self, exc: BaseException) -> ProviderError:
+        error = super().map_error(exc)
+        if error is exc or not isinstance(error, AuthenticationError):
+            return error  # mapped already (the retry loop maps, then the base class)
+        if os.environ.get(self.key_env):
+            return error
+        unset = f"{self.key_env}, the variable api_key_env names, is not set"
+        return AuthenticationError(f"{error.args[0]} ({unset})", self.name, error.status)
+
+    def wait_note(self) -> tuple[float, str] | None:
+        return cloud.wait_note(self.name, self.settings)
 
     def close(self) -> None:
         if self._client is not None:
@@ -182,8 +187,6 @@ class OpenAIProvider(Provider):
 __all__ = [
     "OpenAIProvider",
     "chat_kwargs",
-    "create_with_retries",
-    "map_openai_error",
     "notice",
     "stream_chat",
 ]

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from convergio_llm.providers.base import Completion, Request
-from convergio_llm.providers.errors import BudgetExceeded, LLMError
+from convergio_llm.providers.base import Completion, Request, Usage
+from convergio_llm.providers.errors import BudgetExceeded, LLMError, StreamInterrupted
 from convergio_llm.routing import budget
 from convergio_llm.routing.boundary import BoundaryRefused
 from convergio_llm.routing.cache import ResponseCache, request_hash
@@ -139,7 +139,11 @@ class Accounting:
             "ts": time.time(),
             **self._routing_of(target, request),
         }
-        if completion is None:
+        # A stream cut mid-way was billed for what it produced: its usage so far.
+        usage: Usage | None = None if completion is None else completion.usage
+        if isinstance(error, StreamInterrupted) and isinstance(error.usage, Usage):
+            usage = error.usage
+        if usage is None:
             refused = isinstance(error, (BudgetExceeded, BoundaryRefused))
             outcome = "refused" if refused else "error"
             error_type = type(error).__name__ if error is not None else None
@@ -147,7 +151,6 @@ class Accounting:
             return Row(outcome=outcome, error_type=error_type, cost_usd=0.0, **common), 0.0
         from convergio_llm.providers.prices import price_for
 
-        usage = completion.usage
         price = price_for(target.provider, target.model, self.config)
         if cache_hit:
             cost: float | None = 0.0
@@ -156,14 +159,15 @@ class Accounting:
         else:
             cost = None
         row = Row(
-            outcome="ok",
+            outcome="ok" if completion is not None else "error",
+            error_type=None if completion is not None else type(error).__name__,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             usage_source=usage.source,
             cost_usd=cost,
-            ttft_s=completion.timings.ttft_s,
+            ttft_s=completion.timings.ttft_s if completion is not None else None,
             cache_hit=cache_hit,
             price_version=None if price is None else price.version,
             **common,

@@ -86,8 +86,9 @@ SCHEMA: dict[str, Any] = {
 # Options every provider instance takes, then each built-in kind's own. A kind that is
 # not built in (a plugin's) takes any options: only the plugin knows them.
 _CLOUD = {
-    "timeout": "number",
+    "timeout": "number",  # the old name of read_timeout
     "connect_timeout": "number",
+    "read_timeout": "number",
     "max_retries": "int",
     "max_retry_wait": "number",
 }
@@ -127,8 +128,6 @@ PROVIDER_OPTIONS: dict[str, dict[str, Any]] = {
         "host": "str",
         "keep_alive": "scalar",
         "preload_keep_alive": "scalar",
-        "connect_timeout": "number",
-        "read_timeout": "number",
     },
     "openai": {**_CLOUD, "organization": "str", "token_param": "str"},
     "azure": {**_CLOUD, "api_version": "str", "token_param": "str"},

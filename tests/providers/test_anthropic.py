@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from convergio_llm.providers.anthropic import AnthropicProvider
-from convergio_llm.providers.base import Chunk, Completion, Request
+from convergio_llm.providers.base import Chunk, Completion, Request, Usage
 from convergio_llm.providers.errors import (
     AuthenticationError,
     BadRequest,
@@ -21,6 +21,7 @@ from convergio_llm.providers.errors import (
     ProviderUnavailable,
     RateLimited,
     ServerError,
+    StreamInterrupted,
 )
 from tests.conftest import CANARY, assert_no_canary, run_llm
 from tests.servers.anthropic import AnthropicDouble, anthropic_double
@@ -215,11 +216,15 @@ def test_an_error_event_mid_stream_raises_after_the_text_so_far(
 ) -> None:
     anthropic_double.reply.mid_stream_error = "overloaded_error"
     seen: list[str] = []
-    with pytest.raises(Overloaded):
+    # After text, the base class turns any failure into StreamInterrupted (no fallback).
+    with pytest.raises(StreamInterrupted, match="overloaded") as caught:
         for item in provider(anthropic_double).stream(request(), MODEL):
             assert isinstance(item, Chunk)
             seen.append(item.text)
     assert seen == ["Hello"]
+    assert caught.value.text == "Hello"
+    # message_start reported 12 input tokens: a cut answer keeps them, not 0.
+    assert caught.value.usage == Usage(12, 1, source="provider")
 
 
 def test_a_slow_server_is_a_timeout(anthropic_double: AnthropicDouble) -> None:

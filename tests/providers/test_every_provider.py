@@ -21,10 +21,25 @@ from typing import Any
 import pytest
 import yaml
 
+from convergio_llm.providers.anthropic import AnthropicProvider
+from convergio_llm.providers.azure import AzureOpenAIProvider
+from convergio_llm.providers.base import Provider, Request, Usage
+from convergio_llm.providers.errors import (
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ServerError,
+    StreamInterrupted,
+)
+from convergio_llm.providers.google import GoogleProvider
+from convergio_llm.providers.ollama import OllamaProvider
+from convergio_llm.providers.openai import OpenAIProvider
 from tests.conftest import CANARY, assert_no_canary, run_llm
 from tests.servers.anthropic import AnthropicDouble
 from tests.servers.azure import AzureDouble
-from tests.servers.base import LoopbackServer
+from tests.servers.base import Fault, LoopbackServer
 from tests.servers.google import GeminiDouble
 from tests.servers.ollama import DEFAULT_REPLY as OLLAMA_REPLY
 from tests.servers.ollama import OllamaServer, not_found_message
@@ -295,3 +310,142 @@ def test_a_run_imports_only_its_own_sdk(name: str, tmp_path: Path) -> None:
         ref = f"{name}:{spec.model}"
         loaded = _sdks_loaded(tmp_path, "--config", str(config), "run", "-m", ref)
     assert loaded == [spec.sdk]
+
+
+# -- the fault table: every fault, every backend, in-process (the real SDK, the double) ------
+
+PROVIDERS: dict[str, Callable[..., Provider]] = {
+    "anthropic": AnthropicProvider,
+    "google": GoogleProvider,
+    "azure": AzureOpenAIProvider,
+    "openai": OpenAIProvider,
+    "ollama": OllamaProvider,
+}
+# A stream record index relative to the double's first text record, or from its end.
+BEFORE_TEXT, AFTER_TEXT, WITHOUT_FINAL = "before", "after", "final"
+
+
+@dataclass(frozen=True)
+class Case:
+    fault: str
+    status: int = 500
+    at: str | None = None
+    retry_after: float | None = None
+    error: type[ProviderError] | None = None  # None: the answer arrives whole after a retry
+    exit: int = 5
+
+
+FAULT_TABLE = {
+    "refused": Case("refused", error=ProviderUnavailable, exit=3),
+    "reset-before-text": Case("reset", at=BEFORE_TEXT, error=ServerError),
+    "reset-mid-stream": Case("reset", at=AFTER_TEXT, error=StreamInterrupted),
+    "hang": Case("hang", error=ProviderTimeout),
+    "429-short-retry-after": Case("status", 429, retry_after=0.01),
+    "429-long-retry-after": Case("status", 429, retry_after=3600, error=RateLimited),
+    "500": Case("status", 500, error=ServerError),
+    "502": Case("status", 502, error=ServerError),
+    "503": Case("status", 503, error=Overloaded),
+    "529": Case("status", 529, error=Overloaded),
+    "html-body": Case("html", error=ServerError),
+    "empty-body": Case("empty_body", error=ServerError),
+    "malformed-before-text": Case("malformed", at=BEFORE_TEXT, error=ServerError),
+    "malformed-after-text": Case("malformed", at=AFTER_TEXT, error=StreamInterrupted),
+    "no-final-event": Case("cut", at=WITHOUT_FINAL, error=StreamInterrupted),
+    "empty-stream": Case("cut", error=ServerError),
+    "json-body-to-a-stream": Case("json_body", error=ServerError),
+    "oversized-error-body": Case("oversized", 502, error=ServerError),
+}
+
+
+def _fault(case: Case, double: LoopbackServer) -> Fault:
+    at = {
+        None: 0,
+        BEFORE_TEXT: double.first_text,
+        AFTER_TEXT: double.first_text + 1,
+        WITHOUT_FINAL: -double.final_records,
+    }[case.at]
+    return Fault(case.fault, case.status, at, case.retry_after)
+
+
+@pytest.mark.parametrize("case", FAULT_TABLE.values(), ids=FAULT_TABLE.keys())
+@pytest.mark.parametrize("spec", BACKENDS, ids=[b.name for b in BACKENDS])
+def test_every_fault_ends_the_same_way_on_every_backend(
+    spec: Backend, case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convergio_llm.cli.exit_status import status_for
+
+    with spec.make() as double:
+        settings = {**spec.settings(double), "max_retries": 1, "read_timeout": 1.0}
+        if case.fault == "refused":
+            double.stop()  # nothing listens on the port any more
+        else:
+            # Twice when it must fail: the one retry allowed meets the same fault.
+            double.faults += [_fault(case, double)] * (1 if case.error is None else 2)
+        provider = PROVIDERS[spec.name](spec.name, settings)
+        seen: list[str] = []
+        try:
+            for item in provider.stream(Request.from_prompt("hi"), spec.model):
+                seen.append(item.text)
+        except ProviderError as exc:
+            error: ProviderError | None = exc
+        else:
+            error = None
+        finally:
+            provider.close()
+    err = capsys.readouterr().err
+    assert_no_canary(str(error).encode(), err.encode())
+    if case.error is None:
+        assert error is None and seen[-1] == spec.reply and "retrying" in err
+        return
+    assert type(error) is case.error, f"{type(error).__name__}: {error}"
+    assert int(status_for(error)) == case.exit
+    message = str(error)
+    assert "\n" not in message and len(message) <= 420, message
+    if case.fault == "hang":
+        assert "waiting for" in err and "read_timeout" in err  # said while it waited
+    if isinstance(error, StreamInterrupted):
+        assert error.text and spec.reply.startswith(error.text)
+        assert isinstance(error.usage, Usage) and error.usage.output_tokens > 0
+
+
+def test_a_stream_cut_mid_way_keeps_the_reported_usage_in_the_ledger(tmp_path: Path) -> None:
+    import sqlite3
+
+    from convergio_llm.routing.ledger import ledger_path
+
+    spec = next(b for b in BACKENDS if b.name == "anthropic")
+    with spec.make() as double:
+        double.faults.append(Fault("reset", at=double.first_text + 1))
+        config = tmp_path / "config.yaml"
+        # A proxy's base_url is unpriced unless the config says what it costs.
+        price = {"input_per_mtok": 1.0, "output_per_mtok": 5.0}
+        settings = {
+            "providers": {"anthropic": spec.settings(double)},
+            "prices": {f"anthropic:{spec.model}": price},
+        }
+        config.write_text(yaml.safe_dump(settings))
+        result = run_llm("--config", str(config), "run", "-m", f"anthropic:{spec.model}", "hi")
+    assert result.returncode == 5, result.stderr.decode()
+    assert result.stdout.decode().startswith("Hello")
+    db = sqlite3.connect(ledger_path())
+    sql = "SELECT outcome, error_type, input_tokens, cost_nusd FROM attempts"
+    rows = db.execute(sql).fetchall()
+    db.close()
+    # message_start had reported the 12 input tokens: billed, so counted, not 0 and $0.
+    [(outcome, error_type, input_tokens, cost_nusd)] = rows
+    assert (outcome, error_type, input_tokens) == ("error", "StreamInterrupted", 12)
+    assert cost_nusd > 0
+
+
+def test_a_password_in_a_base_url_never_reaches_the_output(tmp_path: Path) -> None:
+    with LoopbackServer() as closed:
+        port = closed.port  # nothing listens once it stops
+    url = f"http://user:S3cretPassw0rd@127.0.0.1:{port}/v1"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"providers": {"vllm": {"kind": "openai", "base_url": url}}}))
+    for args in (("run", "-m", "vllm:any", "hi"), ("models", "-p", "vllm")):
+        result = run_llm("--config", str(config), *args)
+        out = result.stdout + result.stderr
+        assert b"S3cretPassw0rd" not in out, out
+        assert_no_canary(result.stdout, result.stderr)
+    assert result.returncode == 0 and b"vllm" in result.stdout

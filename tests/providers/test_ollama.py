@@ -21,6 +21,7 @@ from convergio_llm.providers.errors import (
 )
 from convergio_llm.providers.ollama import OllamaProvider
 from tests.conftest import assert_no_canary, run_llm
+from tests.servers.base import Response
 from tests.servers.ollama import DEFAULT_REPLY, OllamaServer, not_found_message, ollama_server
 
 __all__ = ["ollama_server"]  # the fixture, imported so pytest finds it
@@ -237,7 +238,9 @@ def test_preload_unload_and_the_loaded_flag() -> None:
     with OllamaServer() as server:
         provider = OllamaProvider(settings={"host": server.url})
         loaded = provider.preload("qwen2.5:7b")
-        assert server.requests[-1].json() == {"model": "qwen2.5:7b", "keep_alive": -1}
+        # "stream": false, or Ollama answers NDJSON that a single-JSON read cannot parse
+        wanted = {"model": "qwen2.5:7b", "keep_alive": -1, "stream": False}
+        assert server.requests[-1].json() == wanted
         flags = {m.name: m.loaded for m in provider.models()}
         unloaded = provider.unload("qwen2.5:7b")
         after = {m.name: m.loaded for m in provider.models()}
@@ -329,7 +332,10 @@ def test_llm_run_errors_exit_with_the_documented_code(
     result = run_llm("run", "-m", f"ollama:{model}", "hi")
     assert result.returncode == code, result.stderr
     assert result.stdout == b""
-    assert len(result.stderr.decode().strip().splitlines()) == 1
+    lines = result.stderr.decode().strip().splitlines()
+    # 429 and 5xx are retried as on every HTTP backend, each wait announced on its own line.
+    assert [line for line in lines if "retrying" not in line] == [lines[-1]]
+    assert lines[-1].startswith("llm: error: ")
     assert_no_canary(result.stdout, result.stderr)
 
 
@@ -388,3 +394,10 @@ def test_dotted_quad_shortcut_agrees_with_ipaddress(text: str) -> None:
         mapped = getattr(ip, "ipv4_mapped", None)
         expected = str(mapped) if mapped is not None else str(ip)
     assert _normalise_ip(text) == expected
+
+
+def test_models_keeps_the_pulled_models_when_api_ps_fails() -> None:
+    with OllamaServer() as server:
+        server.route("GET", r"/api/ps", lambda rec, match: Response.text("boom", 500))
+        names = {m.name for m in OllamaProvider(settings={"host": server.url}).models()}
+    assert {"llama3.2:3b", "qwen2.5:7b", "gemma3:270m"} <= names

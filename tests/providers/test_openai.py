@@ -24,7 +24,7 @@ from convergio_llm.providers.errors import (
 )
 from convergio_llm.providers.openai import OpenAIProvider
 from tests.conftest import CANARY, assert_no_canary, run_llm
-from tests.servers.base import Response
+from tests.servers.base import Response, sse
 from tests.servers.openai import (
     DEFAULT_REPLY,
     OpenAIServer,
@@ -400,3 +400,90 @@ def test_llm_run_without_a_key_exits_6_naming_the_variable() -> None:
     result = run_llm("run", "-m", "openai:gpt-5-mini", "hi", env={"OPENAI_API_KEY": ""})
     assert result.returncode == 6, result.stderr
     assert "no API key: set OPENAI_API_KEY" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("failure", "error", "detail"),
+    [
+        (Response.json({"detail": "Invalid API key"}, status=401), AuthenticationError, ""),
+        (Response.json({"error": "model 'x' not loaded"}, status=404), ModelNotFound, ""),
+        (Response.text("Method Not Allowed", 405), BadRequest, ""),
+        (
+            Response.json({"detail": [{"msg": "field required", "loc": ["body", "model"]}]}, 422),
+            BadRequest,
+            "",
+        ),
+    ],
+    ids=["fastapi-detail", "plain-error-string", "plain-text", "fastapi-validation"],
+)
+def test_error_details_in_non_openai_bodies_are_kept(
+    failure: Response, error: type[Exception], detail: str
+) -> None:
+    body = (failure.body or b"").decode()
+    wanted = json.loads(body) if body.startswith("{") else body
+    if isinstance(wanted, dict):
+        wanted = wanted.get("error") or wanted["detail"]
+        wanted = wanted[0]["msg"] if isinstance(wanted, list) else wanted
+    with OpenAIServer() as server:
+        server.failures.append(failure)
+        with pytest.raises(error) as info:
+            list(compatible(server, max_retries=0).stream(Request.from_prompt("hi"), "gpt-5-mini"))
+    assert f"HTTP {failure.status}: {wanted}" in str(info.value)
+
+
+def test_a_rejected_request_says_when_api_key_env_names_an_unset_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VLLM_API_KEY", raising=False)
+    with OpenAIServer(api_key=None) as server:
+        server.failures.append(Response.json({"detail": "Invalid API key"}, status=401))
+        provider = compatible(server, max_retries=0, api_key_env="VLLM_API_KEY")
+        with pytest.raises(AuthenticationError) as info:
+            list(provider.stream(Request.from_prompt("hi"), "gpt-5-mini"))
+    assert "Invalid API key" in str(info.value)
+    assert "VLLM_API_KEY" in str(info.value) and "not set" in str(info.value)
+
+
+def _models_rows(config: Path, *args: str) -> list[dict[str, Any]]:
+    result = run_llm("--config", str(config), "models", "--json", "-p", "vllm", *args)
+    assert result.returncode == 0, result.stderr.decode()
+    assert_no_canary(result.stdout, result.stderr)
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+@pytest.mark.parametrize("situation", ["server-down", "offline", "empty-listing", "key-rejected"])
+def test_models_shows_a_compatible_instance_without_models_and_says_why(
+    situation: str, tmp_path: Path
+) -> None:
+    with OpenAIServer(models=[] if situation == "empty-listing" else None) as server:
+        if situation == "key-rejected":
+            server.api_key = "sk-another-key-00000000"
+        url = server.url + "/v1"
+        config = tmp_path / "config.yaml"
+        config.write_text(f"providers:\n  vllm:\n    kind: openai\n    base_url: {url}\n")
+        if situation == "server-down":
+            server.stop()
+        rows = _models_rows(config, *(["--offline"] if situation == "offline" else []))
+        if situation != "server-down":
+            server.stop()
+    assert [(r["provider"], r["available"]) for r in rows] == [("vllm", False)]
+    reason = rows[0]["reason"]
+    wanted = {
+        "server-down": "not reachable",
+        "offline": "--offline",
+        "empty-listing": "lists no models",
+        "key-rejected": "HTTP 401",
+    }[situation]
+    assert wanted in reason, reason
+
+
+def test_done_before_the_finish_reason_is_an_interrupted_stream_not_an_answer() -> None:
+    with OpenAIServer() as server:
+        model = "gpt-5-mini"
+        role = server._chunk(model, {"role": "assistant", "content": ""})
+        records = [sse(role), sse(server._chunk(model, {"content": "Hello"})), sse("[DONE]")]
+        server.failures.append(Response(200, {"Content-Type": "text/event-stream"}, stream=records))
+        with pytest.raises(StreamInterrupted, match="final event") as caught:
+            list(compatible(server, max_retries=0).stream(Request.from_prompt("hi"), model))
+    assert caught.value.text == "Hello"

@@ -50,6 +50,16 @@ class Reply:
 
 
 class AnthropicDouble(LoopbackServer):
+    first_text = 3  # after message_start, content_block_start, ping
+    final_records = 3  # content_block_stop, message_delta, message_stop
+
+    def malformed_record(self) -> bytes:
+        return b'event: content_block_delta\ndata: {"type": "content_block_delta", "delta": \n\n'
+
+    def error_body(self, status: int, message: str) -> Any:
+        error_type = ERROR_TYPES.get(status, "api_error")
+        return {"type": "error", "error": {"type": error_type, "message": message}}
+
     def __init__(self, key: str | None = None) -> None:
         super().__init__()
         self.key = key

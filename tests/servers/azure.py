@@ -99,6 +99,8 @@ class AzureDouble(OpenAIServer):
 
     # -- Azure's differences, through the OpenAI double's hooks ----------------------------------
 
+    first_text = 2  # after the prompt-filter chunk and the role chunk
+
     def authorized(self, rec: Recorded) -> Response | None:
         bearer = rec.headers.get("authorization", "")
         given = rec.headers.get("api-key") or bearer.removeprefix("Bearer ")

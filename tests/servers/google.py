@@ -59,6 +59,17 @@ class Reply:
 
 
 class GeminiDouble(LoopbackServer):
+    def malformed_record(self) -> bytes:
+        return b'data: {"candidates": [{"content": \r\n\r\n'
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"error": {"code": status, "message": message, "status": STATUSES.get(status)}}
+
+    def unstreamed(self, rec: Recorded) -> Recorded:
+        # Without alt=sse the service answers one JSON array, not an event stream.
+        query = {k: v for k, v in rec.query.items() if k != "alt"}
+        return Recorded(rec.method, rec.path, query, rec.headers, rec.body)
+
     def __init__(self, key: str | None = None) -> None:
         super().__init__()
         self.key = key

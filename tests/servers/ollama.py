@@ -61,6 +61,12 @@ def not_found_message(model: str, variant: str = "lookup") -> str:
 
 
 class OllamaServer(LoopbackServer):
+    def malformed_record(self) -> bytes:
+        return b'{"model":"llama3.2:3b","message":{"role":"assistant","content":"bro\n'
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"error": message}
+
     def __init__(
         self,
         models: Sequence[str] = DEFAULT_MODELS,

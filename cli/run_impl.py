@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -19,6 +20,8 @@ from convergio_llm.routing.continuation import (
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
+from convergio_llm.routing.inputs import with_inputs
+from convergio_llm.routing.schema import checked_answer
 
 COMPLETION_SCHEMA = "convergio-llm/completion/v1"
 
@@ -64,15 +67,18 @@ def decision_for(
     env: Environment, item: Item, options: RunOptions, thread: Thread | None = None
 ) -> Decision:
     history = thread is not None and bool(thread.history)
+    inputs = (options.files, options.attachments, options.schema)
     if item.decision is not None:
         decision = item.decision
-        if options.policy.model or history:
+        if options.policy.model or history or any(inputs):
             # An explicit -m beats what was piped in: the user said so last.
-            request = with_history(decision.request, thread) if thread else decision.request
+            request = with_inputs(decision.request, *inputs)
+            request = with_history(request, thread) if thread else request
             decision = decide(request, env.routing, options.policy)
     else:
         assert item.request is not None
-        request = with_history(item.request, thread) if thread else item.request
+        request = with_inputs(item.request, *inputs)
+        request = with_history(request, thread) if thread else request
         decision = decide(request, env.routing, options.policy)
     if thread is not None:
         decision = steer(decision, thread, env.routing, options.policy)
@@ -95,7 +101,8 @@ def run_item(
             use_log=options.use_log and options.use_ledger,
         )
         decision = decision_for(env, item, options, thread)
-        on_text = None if json_lines else _writer(env)
+        # A --schema answer is shown only once it is checked, never streamed half-valid.
+        on_text = None if json_lines or options.schema else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
             env.warn(
@@ -105,6 +112,7 @@ def run_item(
         outcome = execute(
             decision, env.registry, on_text=on_text, hooks=hooks, on_fallback=on_fallback
         )
+        parsed = checked_answer(decision.request, outcome.completion.text)
         conversation = remember_outcome(thread, item, decision, outcome)
     except LLMError as exc:
         status = status_for(exc)
@@ -122,7 +130,12 @@ def run_item(
     if json_lines:
         obj = completion_json(item.id, outcome)
         obj["conversation_id"] = conversation.id if conversation else None
+        if decision.request.schema is not None:
+            obj["parsed"] = parsed
         write_json(out, obj)
+    elif decision.request.schema is not None:
+        out.write(json.dumps(parsed, ensure_ascii=False) + "\n")
+        out.flush()
     else:
         if not outcome.completion.text.endswith("\n"):
             out.write("\n")

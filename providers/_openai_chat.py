@@ -31,6 +31,7 @@ from convergio_llm.providers.errors import (
     ServerError,
     StreamInterrupted,
 )
+from convergio_llm.providers.request_parts import openai_messages, openai_response_format
 
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_*-]{3})[A-Za-z0-9_*-]+")
 
@@ -100,7 +101,7 @@ def chat_kwargs(request: Request, model: str, token_param: str = "max_tokens") -
     """Chat Completions arguments; unset parameters are left out, not sent as defaults."""
     kwargs: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": openai_messages(request),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -112,6 +113,8 @@ def chat_kwargs(request: Request, model: str, token_param: str = "max_tokens") -
         kwargs["seed"] = request.seed
     if request.stop:
         kwargs["stop"] = list(request.stop)
+    if request.schema is not None:
+        kwargs["response_format"] = openai_response_format(request.schema)
     return kwargs
 
 

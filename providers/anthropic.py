@@ -51,6 +51,7 @@ from convergio_llm.providers.errors import (
     RateLimited,
     ServerError,
 )
+from convergio_llm.providers.request_parts import anthropic_messages, anthropic_output_config
 
 if TYPE_CHECKING:
     import anthropic
@@ -140,13 +141,11 @@ class AnthropicProvider(Provider):
             "model": model,
             "max_tokens": request.max_tokens
             or int(self.settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
-            "messages": [
-                {"role": m.role, "content": m.content}
-                for m in request.messages
-                if m.role != "system"
-            ],
+            "messages": anthropic_messages(request),
             "stream": True,
         }
+        if request.schema is not None:
+            params["output_config"] = anthropic_output_config(request.schema)
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
         if system:
             params["system"] = system

@@ -134,13 +134,21 @@ class GoogleProvider(Provider):
     def _chunks(self, request: Request, model: str) -> Iterator[Any]:
         from google.genai import types
 
+        turns = [m for m in request.messages if m.role != "system"]
+        last_user = max((i for i, m in enumerate(turns) if m.role == "user"), default=-1)
         contents = [
             types.Content(
                 role="model" if m.role == "assistant" else "user",
-                parts=[types.Part(text=m.content)],
+                parts=[
+                    types.Part(text=m.content),
+                    # Images (-a) go inline with the turn they came with.
+                    *(
+                        types.Part.from_bytes(data=a.data, mime_type=a.media_type)
+                        for a in (request.attachments if i == last_user else ())
+                    ),
+                ],
             )
-            for m in request.messages
-            if m.role != "system"
+            for i, m in enumerate(turns)
         ]
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
         config = types.GenerateContentConfig(
@@ -149,6 +157,8 @@ class GoogleProvider(Provider):
             stop_sequences=list(request.stop or ()) or None,
             temperature=request.temperature,
             seed=request.seed,
+            response_mime_type="application/json" if request.schema is not None else None,
+            response_json_schema=dict(request.schema) if request.schema is not None else None,
         )
         yield from self.client().models.generate_content_stream(
             model=model, contents=contents, config=config

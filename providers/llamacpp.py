@@ -56,6 +56,7 @@ from convergio_llm.providers.local_engines import (
     importable,
     physical_cores,
 )
+from convergio_llm.providers.request_parts import refuse_unsupported
 
 DEFAULT_N_CTX = 4096  # Gemma 3 allows 32768, but its KV cache would cost ~8x the memory.
 DEFAULT_MAX_TOKENS = 256
@@ -156,6 +157,7 @@ class LlamaCppProvider(Provider):
         engine, load_s = self._engine(model)
         import llama_cpp
 
+        refuse_unsupported(request, self.name, images=False)
         prompt, stops, guard = self._prompt(engine, request)
         n_ctx = engine.n_ctx()
         if len(prompt) >= n_ctx:
@@ -175,6 +177,7 @@ class LlamaCppProvider(Provider):
             stop=stops,
             stream=True,
             stopping_criteria=llama_cpp.StoppingCriteriaList([counter]),
+            grammar=_grammar(llama_cpp, request.schema),
         ):
             choice = chunk["choices"][0]
             finish = choice["finish_reason"] or finish
@@ -228,8 +231,12 @@ class LlamaCppProvider(Provider):
         template = engine.metadata.get("tokenizer.chat_template")
         if not template:
             text, frame_stops = base_prompt(request.messages)
-            guard = RepetitionGuard(text, lstrip=bool(frame_stops))
             tokens = engine.tokenize(text.encode(), add_bos=True, special=True)
+            if request.schema is not None:
+                # The grammar ends the answer with the JSON; a blank line or a repeated key
+                # inside it is no new turn and no loop.
+                return tokens, stops, None
+            guard = RepetitionGuard(text, lstrip=bool(frame_stops))
             return tokens, stops + list(frame_stops), guard
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -295,6 +302,20 @@ class LlamaCppProvider(Provider):
         raise ModelNotFound(
             f"unknown model '{model}': use {EMBEDDED_MODEL} or a path to a .gguf file", self.name
         )
+
+
+def _grammar(llama_cpp: Any, schema: Mapping[str, Any] | None) -> Any:
+    """--schema as a GBNF grammar: sampling can then only produce JSON that matches it."""
+    if schema is None:
+        return None
+    import json
+
+    try:
+        return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise BadRequest(
+            f"llama.cpp cannot turn this --schema into a grammar: {exc}", "llamacpp"
+        ) from None
 
 
 def _silence_logs(llama_cpp: Any) -> None:

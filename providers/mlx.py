@@ -41,6 +41,7 @@ from convergio_llm.providers.local_engines import (
     as_dicts,
     importable,
 )
+from convergio_llm.providers.request_parts import refuse_unsupported
 
 INSTALL_HINT = "pip install 'convergio-llm[mlx]'"
 DEFAULT_MAX_TOKENS = 256
@@ -75,6 +76,8 @@ class MLXProvider(Provider):
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         clock = Stopwatch()
+        # mlx-lm has no JSON-Schema logits processor, and the text models here take no image.
+        refuse_unsupported(request, self.name, images=False, schema=False)
         (engine, tokenizer), load_s = self._load(model)
         import mlx.core as mx
         from mlx_lm import stream_generate

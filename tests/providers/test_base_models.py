@@ -210,3 +210,51 @@ def test_mlx_prompts_a_base_model_with_the_frame(tiny_base_model: Path) -> None:
     assert isinstance(done, Completion)
     framed = tokenizer.encode("Q: hello world?\nA:")
     assert done.usage.input_tokens == len(framed) != len(tokenizer.encode("hello world?"))
+
+
+# --- --schema and -a on the local engines ------------------------------------------------
+
+NUMBER = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+
+
+@pytest.mark.engine
+def test_llamacpp_answers_a_schema_through_its_grammar(gemma: Path) -> None:
+    import json
+
+    from convergio_llm.routing.schema import validated
+
+    request = Request.from_prompt("pick a number", schema=NUMBER, max_tokens=40)
+    _, done = complete(request, gemma)
+    assert validated(done.text, NUMBER) == json.loads(done.text)
+    _, free = complete(Request.from_prompt("pick a number", max_tokens=40), gemma)
+    assert not free.text.lstrip().startswith("{")  # without the grammar it would not be JSON
+
+
+def test_the_engines_refuse_what_they_cannot_serve() -> None:
+    from convergio_llm.providers.errors import BadRequest
+    from convergio_llm.providers.mlx import MLXProvider
+    from convergio_llm.providers.values import Attachment
+
+    image = Request.from_prompt("what is this?", attachments=(Attachment("image/png", b"x"),))
+    with pytest.raises(BadRequest, match="llamacpp cannot take images"):
+        next(LlamaCppProvider().stream(image, "gemma-3-270m"))
+    with pytest.raises(BadRequest, match=r"mlx has no structured output \(--schema\)"):
+        next(MLXProvider().stream(Request.from_prompt("n?", schema=NUMBER), "any"))
+
+
+def test_an_image_to_a_text_only_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    image = tmp_path / "dot.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    import io
+
+    from convergio_llm.cli.context import Environment
+    from convergio_llm.cli.run_impl import RunOptions, run_command
+    from convergio_llm.routing.decide import Policy
+
+    env = Environment(stdin=io.BytesIO(b""), stdout=io.StringIO(), stderr=io.StringIO())
+    options = RunOptions(
+        prompt="what is this?", policy=Policy(model="llamacpp"), attachments=(str(image),)
+    )
+    assert run_command(env, options) == 1
+    err = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert err.count("\n") == 1 and "cannot take images (-a)" in err

@@ -20,6 +20,7 @@ from convergio_llm.routing.continuation import (
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
+from convergio_llm.routing.fit import fit
 from convergio_llm.routing.inputs import with_inputs
 from convergio_llm.routing.schema import checked_answer
 
@@ -82,6 +83,8 @@ def decision_for(
         decision = decide(request, env.routing, options.policy)
     if thread is not None:
         decision = steer(decision, thread, env.routing, options.policy)
+    turns = len(thread.history) // 2 if thread is not None else 0
+    decision = fit(decision, env.routing, turns, env.warn, options.policy)
     if options.keep_alive is not None:
         metadata = {**decision.request.metadata, "keep_alive": options.keep_alive}
         decision = replace(decision, request=decision.request.with_params(metadata=metadata))

@@ -154,3 +154,31 @@ def test_the_store_is_in_wal_mode_beside_the_ledger(openai_server: OpenAIServer)
     assert store_path().parent == ledger_path().parent
     with sqlite3.connect(store_path()) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.engine
+def test_a_context_length_error_hands_over_to_the_next_target(
+    openai_server: OpenAIServer,  # noqa: F811
+) -> None:
+    from tests.servers.openai import context_too_long
+
+    openai_server.failures.append(context_too_long(limit=128))
+    status, done, err = run(MEDIUM, defaults={"max_tokens": 8})
+    assert status == 0, err
+    assert done["provider"] == "llamacpp"
+    assert [a["outcome"] for a in done["attempts"]] == ["error", "ok"]
+    assert done["attempts"][0]["error"]["type"] == "ContextTooLong"
+    assert "openai:gpt-5-mini failed" in err and "trying llamacpp:gemma-3-270m" in err
+
+
+def test_the_overflow_setting_is_validated(tmp_path: Path) -> None:
+    from convergio_llm.providers.errors import ConfigError
+    from convergio_llm.routing.config import load_config
+
+    good = tmp_path / "good.yaml"
+    good.write_text("conversations:\n  on_overflow: refuse\n")
+    assert load_config(str(good)).get("conversations.on_overflow") == "refuse"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("conversations:\n  on_overflow: truncate\n")
+    with pytest.raises(ConfigError, match="one of drop, refuse"):
+        load_config(str(bad))

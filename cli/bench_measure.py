@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from convergio_llm.providers.base import Completion, Provider, Request, Timings
+from convergio_llm.providers.base_models import RAW_STREAM
 
 
 @dataclass
@@ -72,6 +73,8 @@ def decode_rate(
 
 def measure(provider: Provider, request: Request, model: str, sample: Sample) -> Sample:
     """Fill `sample` from one streamed request; a failure becomes the sample's error."""
+    # The engine's own stream: no base-model repetition guard holding text back or ending it.
+    request = request.with_params(metadata={**request.metadata, RAW_STREAM: True})
     cpu_start = time.process_time()
     start = time.perf_counter()
     first: float | None = None

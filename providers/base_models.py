@@ -13,6 +13,7 @@ answers again... (the embedded Gemma 3 270M printed its answer 16 times). So:
   again what it (or the prompt) already said, cutting the output back to a sentence end.
 
 Instruct models keep their own chat template; none of this applies to them.
+`new_guard` gives no guard for a request whose metadata sets RAW_STREAM (the benchmark).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from convergio_llm.providers.values import Message
+from convergio_llm.providers.values import Message, Request
 
 QA_STOPS = ("\nQ:", "\n\n")
+# Request metadata that turns the guard off: `llm bench` measures the engine's own stream,
+# and the guard's held-back text and early stop would skew its decode rates.
+RAW_STREAM = "raw_stream"
 REPEAT_WORDS = 6  # a run this long said twice is a loop, not a style (measured on Gemma 270M)
 
 # A first word that makes a lone prompt a question or a request, not a sentence to continue.
@@ -63,6 +67,14 @@ def base_prompt(messages: Sequence[Message]) -> tuple[str, tuple[str, ...]]:
             lines.append(f"{'Q' if message.role == 'user' else 'A'}: {text}")
     lines.append("A:")
     return "\n".join(lines), QA_STOPS
+
+
+def new_guard(request: Request, frame: str, framed: bool) -> RepetitionGuard | None:
+    """The guard for a base-model stream, or None: a --schema answer (the grammar ends it,
+    and JSON repeats keys) or a raw stream (RAW_STREAM in its metadata)."""
+    if request.schema is not None or request.metadata.get(RAW_STREAM):
+        return None
+    return RepetitionGuard(frame, lstrip=framed)
 
 
 def _norm(word: str) -> str:

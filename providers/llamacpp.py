@@ -37,7 +37,7 @@ from convergio_llm.providers.base import (
     Tier,
     Usage,
 )
-from convergio_llm.providers.base_models import RepetitionGuard, base_prompt
+from convergio_llm.providers.base_models import RepetitionGuard, base_prompt, new_guard
 from convergio_llm.providers.embedded import (
     EMBEDDED_MODEL,
     INSTALL_HINT,
@@ -233,11 +233,9 @@ class LlamaCppProvider(Provider):
             text, frame_stops = base_prompt(request.messages)
             tokens = engine.tokenize(text.encode(), add_bos=True, special=True)
             if request.schema is not None:
-                # The grammar ends the answer with the JSON; a blank line or a repeated key
-                # inside it is no new turn and no loop.
-                return tokens, stops, None
-            guard = RepetitionGuard(text, lstrip=bool(frame_stops))
-            return tokens, stops + list(frame_stops), guard
+                # The grammar ends the answer with the JSON: a blank line in it is no new turn.
+                frame_stops = ()
+            return tokens, stops + list(frame_stops), new_guard(request, text, bool(frame_stops))
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         def token_text(token: int) -> str:

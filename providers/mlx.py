@@ -34,7 +34,7 @@ from convergio_llm.providers.base import (
     Tier,
     Usage,
 )
-from convergio_llm.providers.base_models import RepetitionGuard, base_prompt
+from convergio_llm.providers.base_models import RepetitionGuard, base_prompt, new_guard
 from convergio_llm.providers.errors import BadRequest, ModelNotFound, ProviderUnavailable
 from convergio_llm.providers.local_engines import (
     StopScanner,
@@ -158,7 +158,7 @@ class MLXProvider(Provider):
             )
             return ids, (), None
         text, stops = base_prompt(request.messages)
-        return text, stops, RepetitionGuard(text, lstrip=bool(stops))
+        return text, stops, new_guard(request, text, bool(stops))
 
     def _load(self, model: str) -> tuple[tuple[Any, Any], float | None]:
         """The loaded (model, tokenizer) and, on its first use only, how long loading took."""

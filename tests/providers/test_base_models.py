@@ -242,7 +242,7 @@ def test_the_engines_refuse_what_they_cannot_serve() -> None:
         next(MLXProvider().stream(Request.from_prompt("n?", schema=NUMBER), "any"))
 
 
-def test_an_image_to_a_text_only_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
+def test_an_image_to_a_text_only_model_with_no_fallback_is_one_line(tmp_path: Path) -> None:
     image = tmp_path / "dot.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
     import io
@@ -255,6 +255,17 @@ def test_an_image_to_a_text_only_model_is_one_line_and_exit_1(tmp_path: Path) ->
     options = RunOptions(
         prompt="what is this?", policy=Policy(model="llamacpp"), attachments=(str(image),)
     )
-    assert run_command(env, options) == 1
+    # The capability rule refuses it before the engine loads: no target can serve it (exit 3).
+    assert run_command(env, options) == 3
     err = env.stderr.getvalue()  # type: ignore[attr-defined]
-    assert err.count("\n") == 1 and "cannot take images (-a)" in err
+    assert err.count("\n") == 1
+    assert "llamacpp:gemma-3-270m: no vision: cannot take the image (-a)" in err
+
+
+def test_the_benchmark_and_schema_streams_get_no_guard() -> None:
+    from convergio_llm.providers.base_models import RAW_STREAM, new_guard
+
+    plain = Request.from_prompt("x")
+    assert isinstance(new_guard(plain, "x", False), RepetitionGuard)
+    assert new_guard(plain.with_params(metadata={RAW_STREAM: True}), "x", False) is None
+    assert new_guard(plain.with_params(schema={"type": "object"}), "x", False) is None

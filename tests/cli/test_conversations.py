@@ -38,7 +38,10 @@ def environment() -> Environment:
 def run(prompt: str, **options: Any) -> tuple[int, dict[str, Any], str]:
     env = environment()
     options.setdefault("policy", Policy(complexity="medium"))
-    status = run_command(env, RunOptions(prompt=prompt, json_out=True, **options))
+    try:
+        status = run_command(env, RunOptions(prompt=prompt, json_out=True, **options))
+    finally:
+        env.close()  # the SDK clients and their sockets, as the CLI closes them
     out = env.stdout.getvalue()  # type: ignore[attr-defined]
     err = env.stderr.getvalue()  # type: ignore[attr-defined]
     return status, json.loads(out) if out else {}, err

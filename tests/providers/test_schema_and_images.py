@@ -49,7 +49,12 @@ class Wire:
         )
         ref = f"{self.backend.name}:{self.backend.model}"
         options.setdefault("prompt", "pick a number")
-        status = run_command(env, RunOptions(policy=Policy(model=ref), use_log=False, **options))
+        try:
+            status = run_command(
+                env, RunOptions(policy=Policy(model=ref), use_log=False, **options)
+            )
+        finally:
+            env.close()  # the SDK clients and their sockets, as the CLI closes them
         out, err = env.stdout.getvalue(), env.stderr.getvalue()  # type: ignore[attr-defined]
         assert_no_canary(out, err)
         return status, out, err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -12,9 +13,19 @@ from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import Item, error_object, read_items, write_json
 from convergio_llm.providers.errors import InputError, LLMError, scrub
 from convergio_llm.routing.boundary import required_boundary
+from convergio_llm.routing.continuation import (
+    Thread,
+    open_thread,
+    remember_outcome,
+    steer,
+    with_history,
+)
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import Decision, Target
 from convergio_llm.routing.execute import Attempt, ExecutionFailed, Hooks, Outcome, execute
+from convergio_llm.routing.fit import fit
+from convergio_llm.routing.inputs import with_inputs
+from convergio_llm.routing.schema import checked_answer
 
 if TYPE_CHECKING:
     from convergio_llm.routing.shared_hooks import SharedHooks
@@ -146,15 +157,27 @@ def make_hooks(env: Environment, options: RunOptions) -> SharedHooks:
     return hooks
 
 
-def decision_for(env: Environment, item: Item, options: RunOptions) -> Decision:
+def decision_for(
+    env: Environment, item: Item, options: RunOptions, thread: Thread | None = None
+) -> Decision:
+    history = thread is not None and bool(thread.history)
+    inputs = (options.files, options.attachments, options.schema)
     if item.decision is not None:
         decision = item.decision
-        if options.policy.model:
+        if options.policy.model or history or any(inputs):
             # An explicit -m beats what was piped in: the user said so last.
-            decision = decide(decision.request, env.routing, options.policy)
+            request = with_inputs(decision.request, *inputs)
+            request = with_history(request, thread) if thread else request
+            decision = decide(request, env.routing, options.policy)
     else:
         assert item.request is not None
-        decision = decide(item.request, env.routing, options.policy)
+        request = with_inputs(item.request, *inputs)
+        request = with_history(request, thread) if thread else request
+        decision = decide(request, env.routing, options.policy)
+    if thread is not None:
+        decision = steer(decision, thread, env.routing, options.policy)
+    turns = len(thread.history) // 2 if thread is not None else 0
+    decision = fit(decision, env.routing, turns, env.warn, options.policy)
     if options.keep_alive is not None:
         metadata = {**decision.request.metadata, "keep_alive": options.keep_alive}
         decision = replace(decision, request=decision.request.with_params(metadata=metadata))
@@ -174,12 +197,18 @@ def run_item(
     try:
         if item.error is not None:
             raise item.error
+        thread = open_thread(
+            continue_last=options.continue_last,
+            cid=options.cid,
+            use_log=options.use_log and options.use_ledger,
+        )
         if decision is None:
-            decision = decision_for(env, item, options)
+            decision = decision_for(env, item, options, thread)
         note = getattr(hooks, "note_decision", None)  # the ledger's routing columns
         if note is not None:
             note(decision)
-        on_text = None if json_lines else _writer(env)
+        # A --schema answer is shown only once it is checked, never streamed half-valid.
+        on_text = None if json_lines or options.schema else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
             if attempt.outcome == "refused":
@@ -198,6 +227,8 @@ def run_item(
             boundary=required_boundary(env.routing, options.policy, decision),
             on_notice=env.warn,
         )
+        parsed = checked_answer(decision.request, outcome.completion.text)
+        conversation = remember_outcome(thread, item, decision, outcome)
     except LLMError as exc:
         status = status_for(exc)
         attempts = exc.attempts if isinstance(exc, ExecutionFailed) else []
@@ -212,7 +243,14 @@ def run_item(
         env.warn(f"error: {where}{scrub(str(exc))}")
         return status
     if json_lines:
-        write_json(out, completion_json(item.id, outcome))
+        obj = completion_json(item.id, outcome)
+        obj["conversation_id"] = conversation.id if conversation else None
+        if decision.request.schema is not None:
+            obj["parsed"] = parsed
+        write_json(out, obj)
+    elif decision.request.schema is not None:
+        out.write(json.dumps(parsed, ensure_ascii=False) + "\n")
+        out.flush()
     else:
         if not outcome.completion.text.endswith("\n"):
             out.write("\n")

@@ -15,6 +15,7 @@ from typing import Any
 from convergio_llm.providers import cloud
 from convergio_llm.providers.base import Chunk, Completion, Provider, Request, Usage
 from convergio_llm.providers.errors import ContentFiltered
+from convergio_llm.providers.request_parts import openai_messages, openai_response_format
 
 
 def notice(message: str) -> None:
@@ -26,7 +27,7 @@ def chat_kwargs(request: Request, model: str, token_param: str = "max_tokens") -
     """Chat Completions arguments; unset parameters are left out, not sent as defaults."""
     kwargs: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": openai_messages(request),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -38,6 +39,8 @@ def chat_kwargs(request: Request, model: str, token_param: str = "max_tokens") -
         kwargs["seed"] = request.seed
     if request.stop:
         kwargs["stop"] = list(request.stop)
+    if request.schema is not None:
+        kwargs["response_format"] = openai_response_format(request.schema)
     return kwargs
 
 

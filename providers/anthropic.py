@@ -40,6 +40,7 @@ from convergio_llm.providers.base import (
     Usage,
 )
 from convergio_llm.providers.errors import AuthenticationError, ContentFiltered
+from convergio_llm.providers.request_parts import anthropic_messages, anthropic_output_config
 
 if TYPE_CHECKING:
     import anthropic
@@ -138,10 +139,10 @@ def message_params(request: Request, model: str, settings: Mapping[str, Any]) ->
     params: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens or int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
-        "messages": [
-            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
-        ],
+        "messages": anthropic_messages(request),
     }
+    if request.schema is not None:
+        params["output_config"] = anthropic_output_config(request.schema)
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
     if system:
         params["system"] = system

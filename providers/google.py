@@ -139,12 +139,21 @@ def contents_and_config(request: Request) -> tuple[list[Any], Any]:
     """The generate_content arguments for a request (streamed, or inlined in a batch)."""
     from google.genai import types
 
+    turns = [m for m in request.messages if m.role != "system"]
+    last_user = max((i for i, m in enumerate(turns) if m.role == "user"), default=-1)
     contents = [
         types.Content(
-            role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
+            role="model" if m.role == "assistant" else "user",
+            parts=[
+                types.Part(text=m.content),
+                # Images (-a) go inline with the turn they came with.
+                *(
+                    types.Part.from_bytes(data=a.data, mime_type=a.media_type)
+                    for a in (request.attachments if i == last_user else ())
+                ),
+            ],
         )
-        for m in request.messages
-        if m.role != "system"
+        for i, m in enumerate(turns)
     ]
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
     config = types.GenerateContentConfig(
@@ -153,6 +162,8 @@ def contents_and_config(request: Request) -> tuple[list[Any], Any]:
         stop_sequences=list(request.stop or ()) or None,
         temperature=request.temperature,
         seed=request.seed,
+        response_mime_type="application/json" if request.schema is not None else None,
+        response_json_schema=dict(request.schema) if request.schema is not None else None,
     )
     return contents, config
 

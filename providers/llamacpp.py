@@ -4,10 +4,10 @@ Models: `gemma-3-270m` (the embedded default, see embedded.py) or a path to a `.
 file (`-m llamacpp:/models/x.gguf`).
 
 Prompt format. A GGUF that carries a chat template (`tokenizer.chat_template`) gets it
-applied. One without, a base model, is given the prompt as plain text to continue
-(several messages become a "Role: text" transcript). The embedded Gemma 3 270M is the
-*pretrained* model, not the `-it` one: its GGUF has no chat template, and raw completion
-is what makes `echo "The capital of France is" | llm run` answer with a continuation.
+applied. One without is a base model, prompted as one (base_models.py): a sentence to
+continue as it is, anything else in a question/answer frame, and the stream ends when the
+model starts repeating itself. The embedded Gemma 3 270M is the *pretrained* model, not the
+`-it` one: its GGUF has no chat template.
 
 Sampling: temperature None or 0 is greedy (same prompt, same text), as in mlx-lm.
 
@@ -36,6 +36,7 @@ from convergio_llm.providers.base import (
     Request,
     Usage,
 )
+from convergio_llm.providers.base_models import RepetitionGuard, base_prompt, new_guard
 from convergio_llm.providers.embedded import (
     EMBEDDED_MODEL,
     INSTALL_HINT,
@@ -52,8 +53,8 @@ from convergio_llm.providers.errors import (
 from convergio_llm.providers.local_engines import (
     as_dicts,
     physical_cores,
-    plain_transcript,
 )
+from convergio_llm.providers.request_parts import refuse_unsupported
 
 DEFAULT_N_CTX = 4096  # Gemma 3 allows 32768, but its KV cache would cost ~8x the memory.
 DEFAULT_MAX_TOKENS = 256
@@ -149,7 +150,8 @@ class LlamaCppProvider(Provider):
         engine, load_s = self._engine(model)
         import llama_cpp
 
-        prompt, stops = self._prompt(engine, request)
+        refuse_unsupported(request, self.name, images=False)
+        prompt, stops, guard = self._prompt(engine, request)
         n_ctx = engine.n_ctx()
         if len(prompt) >= n_ctx:
             raise ContextTooLong(
@@ -168,13 +170,23 @@ class LlamaCppProvider(Provider):
             stop=stops,
             stream=True,
             stopping_criteria=llama_cpp.StoppingCriteriaList([counter]),
+            grammar=_grammar(llama_cpp, request.schema),
         ):
             choice = chunk["choices"][0]
             finish = choice["finish_reason"] or finish
-            if choice["text"]:
+            text = guard.feed(choice["text"]) if guard else choice["text"]
+            if text:
                 clock.token()
-                pieces.append(choice["text"])
-                yield Chunk(choice["text"])
+                pieces.append(text)
+                yield Chunk(text)
+            if guard and guard.stopped:
+                finish = "stop"
+                break
+        tail = guard.flush() if guard else ""
+        if tail:
+            clock.token()
+            pieces.append(tail)
+            yield Chunk(tail)
         perf = llama_cpp.llama_perf_context(engine.ctx)
         stats = {field: getattr(perf, field) for field, _ in perf._fields_}
         stats.update(n_threads=engine.n_threads, n_ctx=n_ctx)
@@ -203,13 +215,20 @@ class LlamaCppProvider(Provider):
     def _n_ctx(self) -> int:
         return int(self.settings.get("n_ctx") or DEFAULT_N_CTX)
 
-    def _prompt(self, engine: Any, request: Request) -> tuple[list[int], list[str]]:
-        """Prompt tokens and stop strings: the GGUF's chat template if any, else plain text."""
+    def _prompt(
+        self, engine: Any, request: Request
+    ) -> tuple[list[int], list[str], RepetitionGuard | None]:
+        """Prompt tokens, stop strings and, for a base model, the guard against loops:
+        the GGUF's chat template if any, else the base-model frame."""
         stops = list(request.stop or ())  # the CLI may pass None
         template = engine.metadata.get("tokenizer.chat_template")
         if not template:
-            text = plain_transcript(request.messages)
-            return engine.tokenize(text.encode(), add_bos=True, special=True), stops
+            text, frame_stops = base_prompt(request.messages)
+            tokens = engine.tokenize(text.encode(), add_bos=True, special=True)
+            if request.schema is not None:
+                # The grammar ends the answer with the JSON: a blank line in it is no new turn.
+                frame_stops = ()
+            return tokens, stops + list(frame_stops), new_guard(request, text, bool(frame_stops))
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         def token_text(token: int) -> str:
@@ -224,7 +243,7 @@ class LlamaCppProvider(Provider):
         rendered = formatter(messages=messages)
         # The template writes the BOS token itself when the model wants one.
         tokens = engine.tokenize(rendered.prompt.encode(), add_bos=False, special=True)
-        return tokens, stops + [s for s in rendered.stop or [] if s]
+        return tokens, stops + [s for s in rendered.stop or [] if s], None
 
     def _engine(self, model: str) -> tuple[Any, float | None]:
         """The loaded model and, on its first use only, how long loading took."""
@@ -274,6 +293,20 @@ class LlamaCppProvider(Provider):
         raise ModelNotFound(
             f"unknown model '{model}': use {EMBEDDED_MODEL} or a path to a .gguf file", self.name
         )
+
+
+def _grammar(llama_cpp: Any, schema: Mapping[str, Any] | None) -> Any:
+    """--schema as a GBNF grammar: sampling can then only produce JSON that matches it."""
+    if schema is None:
+        return None
+    import json
+
+    try:
+        return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise BadRequest(
+            f"llama.cpp cannot turn this --schema into a grammar: {exc}", "llamacpp"
+        ) from None
 
 
 def _silence_logs(llama_cpp: Any) -> None:

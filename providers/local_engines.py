@@ -23,19 +23,6 @@ def physical_cores() -> int:
     return cores or os.cpu_count() or 1
 
 
-def is_plain_prompt(messages: Sequence[Message]) -> bool:
-    """One user message and nothing else: text to continue, as `echo ... | llm run` sends."""
-    return len(messages) == 1 and messages[0].role == "user"
-
-
-def plain_transcript(messages: Sequence[Message]) -> str:
-    """A model with no chat template still needs one string: the prompt alone, or a transcript."""
-    if is_plain_prompt(messages):
-        return messages[0].content
-    lines = [f"{m.role.capitalize()}: {m.content}" for m in messages]
-    return "\n".join([*lines, "Assistant:"])
-
-
 def as_dicts(messages: Iterable[Message]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 

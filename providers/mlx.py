@@ -8,6 +8,10 @@ Sampling goes through `make_sampler` (mlx-lm takes no `temp=`); temperature None
 is greedy. Usage is the engine's own count: mlx-lm's `generation_tokens` includes the
 end-of-sequence token when the model stopped by itself.
 
+A model with no chat template is a base model, prompted as one (base_models.py): a
+question/answer frame unless the prompt is a sentence to continue, and the stream ends
+when the model starts repeating itself.
+
 Settings: `models` (tier → name or path), `max_tokens` (256, when the request sets none).
 
 Availability and loading share one resolution, `resolve_model()`: `llm models` says the
@@ -33,12 +37,13 @@ from convergio_llm.providers.base import (
     Request,
     Usage,
 )
+from convergio_llm.providers.base_models import RepetitionGuard, base_prompt, new_guard
 from convergio_llm.providers.errors import BadRequest, ModelNotFound, ProviderUnavailable
 from convergio_llm.providers.local_engines import (
     StopScanner,
     as_dicts,
-    plain_transcript,
 )
+from convergio_llm.providers.request_parts import refuse_unsupported
 
 DEFAULT_MAX_TOKENS = 256
 MODULES = manifest.MANIFEST["mlx"].modules
@@ -117,6 +122,8 @@ class MLXProvider(Provider):
 
     def stream(self, request: Request, model: str) -> Iterator[Chunk | Completion]:
         clock = self.stopwatch()
+        # mlx-lm has no JSON-Schema logits processor, and the text models here take no image.
+        refuse_unsupported(request, self.name, images=False, schema=False)
         (engine, tokenizer), load_s = self._load(model)
         import mlx.core as mx
         from mlx_lm import stream_generate
@@ -124,8 +131,8 @@ class MLXProvider(Provider):
 
         if request.seed is not None:
             mx.random.seed(request.seed)
-        prompt = self._prompt(tokenizer, request)
-        scanner = StopScanner(request.stop or ())  # the CLI may pass None
+        prompt, stops, guard = self._prompt(tokenizer, request)
+        scanner = StopScanner([*(request.stop or ()), *stops])  # the CLI may pass None
         pieces: list[str] = []
         last: Any = None
         for last in stream_generate(
@@ -136,20 +143,24 @@ class MLXProvider(Provider):
             sampler=make_sampler(temp=request.temperature or 0.0),
         ):
             text = scanner.feed(last.text)
+            if guard:
+                text = guard.feed(text)
             if text:
                 clock.token()
                 pieces.append(text)
                 yield Chunk(text)
-            if scanner.stopped:
+            if scanner.stopped or (guard and guard.stopped):
                 break
         tail = scanner.flush()
+        if guard:
+            tail = guard.feed(tail) + guard.flush()
         if tail:
             clock.token()
             pieces.append(tail)
             yield Chunk(tail)
         if last is None:
             raise ProviderUnavailable("mlx-lm produced no output", self.name)
-        finish = "stop" if scanner.stopped else last.finish_reason
+        finish = "stop" if scanner.stopped or (guard and guard.stopped) else last.finish_reason
         usage = Usage(
             input_tokens=last.prompt_tokens, output_tokens=last.generation_tokens, source="provider"
         )
@@ -182,14 +193,18 @@ class MLXProvider(Provider):
             raise BadRequest(f"max_tokens must be at least 1 (got {limit})", self.name)
         return limit
 
-    def _prompt(self, tokenizer: Any, request: Request) -> list[int] | str:
-        """Token ids from the model's chat template, or plain text when it has none."""
+    def _prompt(
+        self, tokenizer: Any, request: Request
+    ) -> tuple[list[int] | str, tuple[str, ...], RepetitionGuard | None]:
+        """Token ids from the model's chat template or, when it has none, the base-model
+        frame as text, with its stop strings and its guard against loops."""
         if getattr(tokenizer, "has_chat_template", False):
             ids: list[int] = tokenizer.apply_chat_template(
                 as_dicts(request.messages), add_generation_prompt=True
             )
-            return ids
-        return plain_transcript(request.messages)
+            return ids, (), None
+        text, stops = base_prompt(request.messages)
+        return text, stops, new_guard(request, text, bool(stops))
 
     def _load(self, model: str) -> tuple[tuple[Any, Any], float | None]:
         """The loaded (model, tokenizer) and, on its first use only, how long loading took."""

@@ -56,6 +56,7 @@ from convergio_llm.providers.errors import (
     ProviderUnavailable,
     ServerError,
 )
+from convergio_llm.providers.request_parts import ollama_messages
 
 if TYPE_CHECKING:
     import requests
@@ -179,11 +180,13 @@ class OllamaProvider(Provider):
             options["stop"] = list(request.stop)
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": ollama_messages(request),
             "stream": True,
         }
         if options:
             body["options"] = options
+        if request.schema is not None:
+            body["format"] = dict(request.schema)  # Ollama takes a JSON Schema as `format`
         keep_alive = request.metadata.get("keep_alive", self.settings.get("keep_alive"))
         if keep_alive is not None:
             body["keep_alive"] = _keep_alive(keep_alive)

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Role = Literal["system", "user", "assistant"]
+
+
+class Attachment(NamedTuple):
+    """An image for a vision model (`-a`), sent with the request's last user turn."""
+
+    media_type: str  # image/png | image/jpeg | image/webp, sniffed from its bytes
+    data: bytes
+    name: str = ""
+
+    def base64(self) -> str:
+        import base64
+
+        return base64.b64encode(self.data).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,9 @@ class Request:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # A JSON Schema the answer must match (`--schema`): each backend's native mechanism.
+    schema: Mapping[str, Any] | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     @classmethod
     def from_prompt(cls, prompt: str, system: str | None = None, **params: Any) -> Request:
@@ -59,6 +75,19 @@ class Request:
             out["seed"] = self.seed
         if self.stop:
             out["stop"] = list(self.stop)
+        if self.schema is not None:
+            out["json_schema"] = dict(self.schema)
+        if self.attachments:
+            import hashlib
+
+            out["attachments"] = [
+                {
+                    "name": a.name,
+                    "media_type": a.media_type,
+                    "sha256": hashlib.sha256(a.data).hexdigest(),
+                }
+                for a in self.attachments
+            ]
         if self.metadata:
             out["metadata"] = dict(self.metadata)
         return out

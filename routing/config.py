@@ -80,6 +80,8 @@ SCHEMA: dict[str, Any] = {
     "prices": ("map", _PRICE),
     "cache": {"enabled": "bool", "ttl_days": "number", "deterministic_only": "bool"},
     "ledger": {"enabled": "bool"},
+    # What `llm run -c` does when a conversation outgrows every target's context window.
+    "conversations": {"on_overflow": "drop|refuse"},
 }
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from convergio_llm.providers.errors import BudgetExceeded, LLMError
+from convergio_llm.routing.sqlite_schema import migrate
 
 NANO = 1_000_000_000
 BUSY_TIMEOUT_S = 30.0
@@ -189,24 +190,9 @@ class Ledger:
                 self._db.execute("ROLLBACK")
 
     def _prepare(self) -> None:
-        db = self._db
         # WAL makes NORMAL safe against a crashed process and spares an fsync per row.
-        db.execute("PRAGMA synchronous=NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        self._refuse_newer(version)
-        if version == SCHEMA_VERSION:
-            return
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("BEGIN IMMEDIATE")
-        # Another process may have migrated while this one waited for the lock.
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        self._refuse_newer(version)
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[step]:
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        migrate(self._db, MIGRATIONS, self._refuse_newer)
 
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:

@@ -55,7 +55,8 @@ def cost(
     they were recorded. Exit 2 for bad dates, 1 when the ledger cannot be read.
     """
     if by_verdict:
-        audit_command = opt.body("cost_audit", "audit_command")
+        from convergio_llm.cli.cost_audit import audit_command
+
         finish(audit_command(ctx.obj, since=since, until=until, json_out=json_out))
     from convergio_llm.cli.cost_impl import CostOptions, cost_command
 

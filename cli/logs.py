@@ -22,9 +22,10 @@ def logs(
     ] = None,
     json_out: opt.Json = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, metavar="N", help="At most N entries.")
-    ] = None,
+        int, typer.Option("--limit", "-n", min=1, metavar="N", help="At most N entries.")
+    ] = 20,
 ) -> None:
     """Show logged conversations, or one conversation's exchanges."""
-    logs_command = opt.body("logs_impl", "logs_command")
+    from convergio_llm.cli.logs_impl import logs_command
+
     finish(logs_command(ctx.obj, cid, json_out=json_out, limit=limit))

@@ -7,7 +7,6 @@ place the routing and generation flags become a `Policy` and request defaults.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -124,20 +123,6 @@ Providers = Annotated[
         help="Only these providers (comma-separated or repeated).",
     ),
 ]
-
-
-def body(module: str, name: str) -> Callable[..., int]:
-    """A command body from another module, imported when the command runs.
-
-    For bodies that land on other branches (route eval/calibrate, cost --by-verdict):
-    importing by name keeps this tree type-clean before and after they are merged.
-    """
-    import importlib
-
-    function: Callable[..., int] = getattr(
-        importlib.import_module(f"convergio_llm.cli.{module}"), name
-    )
-    return function
 
 
 def split_names(values: list[str] | None) -> tuple[str, ...]:

@@ -32,7 +32,8 @@ def route_eval(
     ] = None,
 ) -> None:
     """Score the router's decisions against a labelled set of prompts."""
-    eval_command = opt.body("route_eval", "eval_command")
+    from convergio_llm.cli.route_eval import eval_command
+
     finish(eval_command(ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by))
 
 
@@ -45,18 +46,20 @@ def route_calibrate(
         typer.Argument(metavar="[FILE]", help="Labelled prompts (JSON Lines)."),
     ] = None,
     cloud_share: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--cloud-share",
             metavar="P",
-            min=0.0,
-            max=1.0,
-            help="Target share of requests sent to the cloud (0-1).",
+            help="Target share of requests sent to the cloud: 30% or 0.3.",
         ),
     ] = None,
     quality: Annotated[
-        float | None,
-        typer.Option("--quality", metavar="P", min=0.0, max=1.0, help="Target quality (0-1)."),
+        str | None,
+        typer.Option(
+            "--quality",
+            metavar="P",
+            help="Share of the strong model's quality to keep: 95% or 0.95.",
+        ),
     ] = None,
     target: Annotated[
         str | None,
@@ -73,7 +76,8 @@ def route_calibrate(
     json_out: opt.Json = False,
 ) -> None:
     """Fit the router's complexity thresholds to a labelled set or the ledger."""
-    calibrate_command = opt.body("route_calibrate", "calibrate_command")
+    from convergio_llm.cli.route_calibrate import calibrate_command
+
     finish(
         calibrate_command(
             ctx.obj,

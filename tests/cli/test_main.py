@@ -106,7 +106,7 @@ def test_route_calibrate_passes_its_options_to_the_body(monkeypatch: pytest.Monk
     [(_, positional, keywords)] = calls
     assert positional == (None,)
     assert keywords == {
-        "cloud_share": 0.2,
+        "cloud_share": "0.2",
         "quality": None,
         "target": "openai:gpt-5",
         "from_ledger": False,
@@ -115,7 +115,7 @@ def test_route_calibrate_passes_its_options_to_the_body(monkeypatch: pytest.Monk
     }
     result = llm("route", "calibrate", "set.jsonl", "--quality", "0.9", "--from-ledger", "--write")
     assert calls[1][1] == ("set.jsonl",)
-    assert calls[1][2]["quality"] == 0.9 and calls[1][2]["from_ledger"] and calls[1][2]["write"]
+    assert calls[1][2]["quality"] == "0.9" and calls[1][2]["from_ledger"] and calls[1][2]["write"]
 
 
 def test_route_calibrate_refuses_a_share_outside_0_1() -> None:
@@ -186,7 +186,7 @@ def test_logs_passes_its_options_to_the_body(monkeypatch: pytest.MonkeyPatch) ->
     assert llm("logs").code == 0
     assert llm("logs", "c42", "--json", "-n", "3") == (0, "body ran\n", "")
     assert [(c[1], c[2]) for c in calls] == [
-        ((None,), {"json_out": False, "limit": None}),
+        ((None,), {"json_out": False, "limit": 20}),
         (("c42",), {"json_out": True, "limit": 3}),
     ]
 

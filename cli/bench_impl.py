@@ -89,7 +89,7 @@ def resolve_targets(env: Environment, options: BenchOptions) -> list[Target]:
         model = model or provider.default_model()
         if not model:
             raise InputError(f"{name} has no default model: use -m {name}:MODEL")
-        available = provider.available()
+        available = provider.available_for(model)
         if not available:
             # A missing key exits 6, as `llm run` does; anything else 3.
             error = AuthenticationError if available.needs_key else NoProviderAvailable

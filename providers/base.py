@@ -246,6 +246,11 @@ class Provider(ABC):
         """Like `available()` but without any network probe (used by `models --offline`)."""
         return self.available()
 
+    def available_for(self, model: str) -> Availability:
+        """Can `model` in particular run now? `available()` answers for the default model;
+        a backend whose models are local files (mlx) checks the one asked for."""
+        return self.available()
+
     def catalogue(self) -> dict[Tier, str]:
         """The default model for each tier, merged with the config's `models:` override."""
         defaults = dict(self.default_models())

@@ -100,10 +100,12 @@ class MLXProvider(Provider):
         self._loaded: dict[str, tuple[Any, Any]] = {}  # model name → (model, tokenizer)
 
     def available(self) -> Availability:
+        return self.available_for(self.default_model() or "")
+
+    def available_for(self, model: str) -> Availability:
         missing = manifest.importable(*MODULES)
         if missing:
             return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
-        model = self.default_model()
         if model and model not in self._loaded:
             try:
                 resolve_model(model, self.name)

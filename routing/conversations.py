@@ -86,7 +86,11 @@ class ConversationStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+            # One store per run item, used by one thread; the finalizer that closes it may
+            # run on another (a concurrent run's worker), which sqlite3 refuses by default.
+            self._db = sqlite3.connect(
+                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
             self._closer = weakref.finalize(self, self._db.close)
             self._migrate()
         except (OSError, sqlite3.Error) as exc:

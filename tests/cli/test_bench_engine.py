@@ -42,7 +42,6 @@ def test_llamacpp_and_mlx_interleaved_with_engine_check(
         "--max-tokens",
         "24",
         "--check-engine",
-        timeout=300,
     )
     assert result.returncode == 0, result.stderr.decode()
     record: dict[str, Any] = json.loads(result.stdout)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convergio_llm.cli.context import Environment
+from convergio_llm.cli.context import Environment, ScrubbedStream
 from convergio_llm.cli.route_impl import route_command
 from convergio_llm.cli.run_impl import RunOptions, run_command
 from convergio_llm.providers.registry import Registry
@@ -97,9 +97,10 @@ def _environment(double: AnthropicDouble, stdin: bytes, extra: str = "") -> Envi
 
 
 def _lines_out(env: Environment) -> list[dict[str, Any]]:
-    assert isinstance(env.stdout, io.StringIO)
+    out = env.stdout.stream if isinstance(env.stdout, ScrubbedStream) else env.stdout
+    assert isinstance(out, io.StringIO)
     # Split on "\n" only, as a JSONL reader does (str.splitlines also splits on U+0085).
-    return [json.loads(line) for line in env.stdout.getvalue().split("\n") if line]
+    return [json.loads(line) for line in out.getvalue().split("\n") if line]
 
 
 def _count(stdin: bytes) -> int:

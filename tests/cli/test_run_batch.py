@@ -220,7 +220,6 @@ def test_another_process_collects_the_batch_from_the_state_on_disk(
         env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ['PYTHONPATH']}"},
         capture_output=True,
         text=True,
-        timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -67,7 +67,9 @@ def test_an_image_with_no_vision_target_anywhere_is_refused_with_the_reasons() -
 
 def test_a_prompt_that_does_not_fit_the_local_window_goes_to_one_it_fits() -> None:
     long = "Summarise this log. " + "The service restarted after a timeout. " * 600
-    decision, context = decided(Request.from_prompt(long), platform="other")
+    # medium: a decision with cloud fallbacks, whatever the router makes of the prompt
+    context = make_context(platform="other")
+    decision = decide(Request.from_prompt(long), context, Policy(complexity="medium"))
     fitted = fit(replace_targets(decision, ("llamacpp", "gemma-3-270m")), context)
     assert fitted.provider == "anthropic"
     assert (

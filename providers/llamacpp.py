@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from convergio_llm.providers import manifest
 from convergio_llm.providers.base import (
@@ -134,11 +134,17 @@ class LlamaCppProvider(Provider):
         return AVAILABLE
 
     def models(self, live: bool = True) -> list[ModelInfo]:
-        n_ctx = self._n_ctx()
-        return [
-            self.model_info(model, tier, context_window=n_ctx, loaded=model in self._engines)
-            for tier, model in self.catalogue().items()
-        ]
+        infos = []
+        for tier, model in self.catalogue().items():
+            facts = model_facts(model)
+            details = {} if facts is None else {"base_model": not facts.chat_template}
+            window = context_window(model, self.settings)
+            infos.append(
+                self.model_info(
+                    model, tier, context_window=window, loaded=model in self._engines, **details
+                )
+            )
+        return infos
 
     def close(self) -> None:
         for engine in self._engines.values():
@@ -212,9 +218,6 @@ class LlamaCppProvider(Provider):
             raise BadRequest(f"max_tokens must be at least 1 (got {limit})", self.name)
         return limit
 
-    def _n_ctx(self) -> int:
-        return int(self.settings.get("n_ctx") or DEFAULT_N_CTX)
-
     def _prompt(
         self, engine: Any, request: Request
     ) -> tuple[list[int], list[str], RepetitionGuard | None]:
@@ -268,7 +271,7 @@ class LlamaCppProvider(Provider):
         try:
             engine = llama_cpp.Llama(
                 model_path=str(path),
-                n_ctx=self._n_ctx(),
+                n_ctx=context_window(model, self.settings),
                 n_threads=threads,
                 n_threads_batch=threads,
                 verbose=verbose,
@@ -280,19 +283,58 @@ class LlamaCppProvider(Provider):
         return engine, load_s
 
     def _resolve(self, model: str) -> Path:
-        if model == EMBEDDED_MODEL:
-            try:
-                return embedded_model_path()
-            except EmbeddedModelMissing as exc:
-                raise ProviderUnavailable(str(exc), self.name) from None
-        path = Path(model).expanduser()
-        if path.is_file():
-            return path
-        if path.suffix == ".gguf" or "/" in model:
-            raise ModelNotFound(f"no GGUF file at {path}", self.name)
-        raise ModelNotFound(
-            f"unknown model '{model}': use {EMBEDDED_MODEL} or a path to a .gguf file", self.name
-        )
+        return resolve_model(model, self.name)
+
+
+class GgufFacts(NamedTuple):
+    """What a GGUF file says of its model: the window it was trained for, and whether it
+    carries a chat template (an instruct model) or not (a base model, base_models.py)."""
+
+    context_length: int | None
+    chat_template: bool
+
+
+def model_facts(model: str) -> GgufFacts | None:
+    """The model's own facts, from its GGUF header (weights not loaded; kept per file);
+    None when the file is missing or unreadable: then nothing is known."""
+    from convergio_llm.providers.gguf_header import NotGGUF, read_metadata
+
+    try:
+        metadata = read_metadata(resolve_model(model, "llamacpp"))
+    except (ProviderUnavailable, ModelNotFound, NotGGUF, OSError):
+        return None
+    arch = metadata.get("general.architecture")
+    length = metadata.get(f"{arch}.context_length")
+    return GgufFacts(
+        length if isinstance(length, int) and length > 0 else None,
+        bool(metadata.get("tokenizer.chat_template")),
+    )
+
+
+def context_window(model: str, settings: Mapping[str, Any]) -> int:
+    """The window a request has: the `n_ctx` it is loaded with, capped by what the model
+    was trained for (llama.cpp would run past it, and answer badly)."""
+    n_ctx = int(settings.get("n_ctx") or DEFAULT_N_CTX)
+    facts = model_facts(model)
+    if facts is None or facts.context_length is None:
+        return n_ctx
+    return min(n_ctx, facts.context_length)
+
+
+def resolve_model(model: str, provider: str) -> Path:
+    if model == EMBEDDED_MODEL:
+        try:
+            return embedded_model_path()
+        except EmbeddedModelMissing as exc:
+            raise ProviderUnavailable(str(exc), provider) from None
+    path = Path(model).expanduser()
+    if path.is_file():
+        return path
+    if path.suffix == ".gguf" or "/" in model:
+        raise ModelNotFound(f"no GGUF file at {path}", provider)
+    raise ModelNotFound(
+        f"unknown model '{model}': use {EMBEDDED_MODEL} or a path to a .gguf file", provider
+    )
 
 
 def _grammar(llama_cpp: Any, schema: Mapping[str, Any] | None) -> Any:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convergio_llm.providers import cloud, manifest
 from convergio_llm.providers._ollama_host import OllamaHost, parse_ollama_host
@@ -87,6 +87,7 @@ class OllamaProvider(Provider):
         # Models the server's own listing says run remotely (`remote_host`/`remote_model`).
         self.remote_models: set[str] = set()
         self._session: requests.Session | None = None
+        self._facts: dict[str, OllamaFacts | None] = {}
 
     def locality_of(self, model: str) -> manifest.Locality:
         found = manifest.locality_of(self.kind, self.settings, model, None, self.remote_models)
@@ -165,6 +166,26 @@ class OllamaProvider(Provider):
     def unload(self, model: str) -> dict[str, Any]:
         body = {"model": model, "keep_alive": 0, "stream": False}
         return self._post_json("/api/generate", body, model)
+
+    # -- what a model says of itself (capabilities.py) ----------------------------------------
+
+    def model_facts(self, model: str) -> OllamaFacts | None:
+        """The model's window and vision from `/api/show` (`model_info["<arch>.context_length"]`,
+        `capabilities`), asked once per model with the probe's short timeout; None when the
+        server is down or does not know the model: then nothing is known, nothing skipped."""
+        if model in self._facts:
+            return self._facts[model]
+        import requests
+
+        url = self.host.url + "/api/show"
+        try:
+            response = self.session().post(url, json={"model": model}, timeout=PROBE_TIMEOUT)
+            shown = response.json() if response.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return None  # not kept: the server may be up at the next request
+        facts = _facts_from_show(shown) if isinstance(shown, Mapping) else None
+        self._facts[model] = facts
+        return facts
 
     # -- generation --------------------------------------------------------------------------
 
@@ -310,6 +331,21 @@ class OllamaProvider(Provider):
         if isinstance(error, ModelNotFound) and model and "pull" not in str(error):
             return ModelNotFound(f"{error} (try: ollama pull {model})", self.name, error.status)
         return error
+
+
+class OllamaFacts(NamedTuple):
+    context_length: int | None
+    vision: bool
+
+
+def _facts_from_show(shown: Mapping[str, Any]) -> OllamaFacts:
+    info = shown.get("model_info")
+    info = info if isinstance(info, Mapping) else {}
+    length = info.get(f"{info.get('general.architecture')}.context_length")
+    capabilities = shown.get("capabilities")
+    vision = isinstance(capabilities, list) and "vision" in capabilities
+    window = length if isinstance(length, int) and not isinstance(length, bool) else None
+    return OllamaFacts(window if window and window > 0 else None, vision)
 
 
 def _unreachable(message: str, provider: str) -> ProviderUnavailable:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError
-from convergio_llm.providers.values import Message, Request
+from convergio_llm.providers.values import Attachment, Message, Request
 
 SCHEMA_FAMILY = "convergio-llm/decision/"
 SCHEMA = SCHEMA_FAMILY + "v1"
@@ -109,7 +109,7 @@ class Decision:
         out: dict[str, Any] = {"schema": SCHEMA}
         if self.id is not None:
             out["id"] = self.id
-        out["request"] = self.request.to_json()
+        out["request"] = request_json(self.request)
         out["provider"] = self.provider
         out["model"] = self.model
         out["tier"] = self.tier
@@ -221,6 +221,21 @@ _PARAMS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def request_json(request: Request) -> dict[str, Any]:
+    """The request as a decision carries it to `llm run`: `Request.to_json()` (the schema
+    inline under `json_schema`, a sha256 per image: what the cache keys on) plus each image's
+    bytes, base64, under `data`. Inline, not a file path: a decision is self-contained (run
+    later, elsewhere, or after the file changed, it sends what was routed); the sha256 is
+    checked when it is read back, so an edited image is refused, not sent."""
+    out = request.to_json()
+    if request.attachments:
+        out["attachments"] = [
+            {**part, "data": image.base64()}
+            for part, image in zip(out["attachments"], request.attachments, strict=True)
+        ]
+    return out
+
+
 def request_from_json(obj: Any) -> Request:
     """A request object: {"prompt", "system"} or {"messages"}, plus generation parameters."""
     if type(obj) is dict and obj.keys() <= _PROMPT_ONLY:
@@ -272,4 +287,40 @@ def request_from_json(obj: Any) -> Request:
     metadata = obj.get("metadata")
     if isinstance(metadata, Mapping):
         params["metadata"] = dict(metadata)
+    if obj.get("json_schema") is not None:
+        from convergio_llm.routing.schema import checked_schema
+
+        params["schema"] = checked_schema(obj["json_schema"], "'json_schema'")
+    if obj.get("attachments") is not None:
+        params["attachments"] = _attachments(obj["attachments"])
     return Request(messages=tuple(messages), **params)
+
+
+def _attachments(raw: Any) -> tuple[Attachment, ...]:
+    """Images as `request_json` writes them: base64 `data` whose sha256 must match."""
+    import base64
+    import binascii
+    import hashlib
+
+    from convergio_llm.routing.inputs import sniff_image
+
+    if not isinstance(raw, list):
+        raise InputError("'attachments' must be a list")
+    out: list[Attachment] = []
+    for i, part in enumerate(raw, 1):
+        where = f"attachments[{i}]"
+        if not isinstance(part, Mapping) or not isinstance(part.get("data"), str):
+            raise InputError(f"{where} needs 'data': the image, base64")
+        try:
+            data = base64.b64decode(part["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError(f"{where}.data is not valid base64") from None
+        digest = part.get("sha256")
+        if digest is not None and digest != hashlib.sha256(data).hexdigest():
+            raise InputError(f"{where}: the image does not match its sha256 (edited?)")
+        media_type = sniff_image(data[:16])
+        if media_type is None:
+            raise InputError(f"{where}: not a PNG, JPEG or WebP image")
+        name = part.get("name")
+        out.append(Attachment(media_type, data, name if isinstance(name, str) else ""))
+    return tuple(out)

@@ -26,7 +26,10 @@ from convergio_llm.routing.rules import Policy
 
 UNKNOWN = Capabilities(None, True, True)  # nothing known: nothing skipped
 DEFAULT_OUTPUT_TOKENS = 256  # what the engines generate when the request sets no max_tokens
-# Below this, no window we know of is too small except a local engine's: cheap to skip.
+# Below these, no window of that kind is too small, so the check is skipped: the cloud's
+# come from a table, Ollama's cost a request to /api/show; llama.cpp's (a file header,
+# kept) are always checked.
+_SMALLEST_WINDOW = {"llamacpp": 0, "ollama": 2048}
 _SMALLEST_CLOUD_WINDOW = 100_000
 
 
@@ -56,7 +59,9 @@ def _caps(context: Context, target: Target) -> Capabilities:
     if kind is None:
         return UNKNOWN
     settings = context.config.providers.get(target.provider) or {}
-    return capabilities(kind, target.model, settings, context.config)
+    # Ollama's facts come from its server: the registry's instance keeps its answers.
+    provider = context.registry.get(target.provider) if kind == "ollama" else None
+    return capabilities(kind, target.model, settings, context.config, provider)
 
 
 def fit(
@@ -70,9 +75,12 @@ def fit(
     When none is left and the rules allow the cloud, the next tier's targets are tried."""
     request = decision.request
     tokens = needed_tokens(request)
-    local_engine = any(_kind(context, t.provider) == "llamacpp" for t in decision.targets)
-    plain = not (request.attachments or request.schema is not None or local_engine)
-    if plain and tokens < _SMALLEST_CLOUD_WINDOW:
+    plain = not (request.attachments or request.schema is not None)
+    smallest = min(
+        _SMALLEST_WINDOW.get(_kind(context, t.provider) or "", _SMALLEST_CLOUD_WINDOW)
+        for t in decision.targets
+    )
+    if plain and tokens < smallest:
         return decision
     skipped: dict[str, str] = {}
     kept: list[Target] = []
@@ -99,7 +107,8 @@ def fit(
     entry = TraceEntry(
         "capabilities", {**looked, "skipped": skipped}, "skip" if skipped else "pass"
     )
-    trace = list(decision.trace)
+    # A decision fitted before (by `llm route`, piped in) has its entry replaced, not doubled.
+    trace = [t for t in decision.trace if t.rule != "capabilities"]
     at = next((i for i, t in enumerate(trace) if t.rule == "complexity"), len(trace))
     trace.insert(at, entry)
     first = kept[0]

@@ -39,6 +39,12 @@ def load_schema(given: str) -> dict[str, Any]:
         schema = json.loads(text)
     except ValueError as exc:
         raise InputError(f"{source} is not valid JSON: {exc}") from None
+    return checked_schema(schema, source)
+
+
+def checked_schema(schema: Any, source: str) -> dict[str, Any]:
+    """`schema` when it is a JSON Schema (an object the validator accepts); else InputError.
+    Also for a schema read back from a decision or a JSON line, which may have been edited."""
     if not isinstance(schema, dict):
         raise InputError(f"{source} must be a JSON object (a JSON Schema)")
     from jsonschema import SchemaError

@@ -147,6 +147,29 @@ def test_an_answer_that_does_not_match_is_exit_1_with_the_reason(
 def test_an_image_reaches_the_wire_in_the_apis_format(wire: Wire, tmp_path: Path) -> None:
     image = tmp_path / "dot.png"
     image.write_bytes(PNG)
+    if wire.backend.name == "ollama":  # a vision model, as /api/show says (else it is skipped)
+        wire.double.vision_models.add(wire.backend.model)  # type: ignore[attr-defined]
     status, _, err = wire.run(prompt="what is this?", attachments=(str(image),))
     assert status == 0, err
     assert image_on_the_wire(wire.backend.name, wire.body()) == ("image/png", B64)
+
+
+def test_an_image_to_a_text_only_ollama_model_is_refused_before_sending(
+    ollama_wire: Wire, tmp_path: Path
+) -> None:
+    image = tmp_path / "dot.png"
+    image.write_bytes(PNG)
+    status, out, err = ollama_wire.run(prompt="what is this?", attachments=(str(image),))
+    assert (status, out) == (3, "")
+    assert "no vision" in err and err.count("\n") == 1
+    assert not [r for r in ollama_wire.double.requests if r.path == "/api/chat"]
+
+
+@pytest.fixture
+def ollama_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
+    [spec] = [b for b in BACKENDS if b.name == "ollama"]
+    with spec.make() as double:
+        monkeypatch.setenv("OLLAMA_HOST", double.url)
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({"providers": {"ollama": spec.settings(double)}}))
+        yield Wire(spec, double, config)

@@ -118,3 +118,37 @@ def test_history_too_long_is_refused_when_the_config_says_so() -> None:
     decision = decide(request, context, Policy())
     with pytest.raises(InputError, match="no longer fits the context window of any target"):
         fit(decision, context, history_turns=4)
+
+
+def test_an_ollama_model_too_small_for_the_prompt_is_skipped_by_its_own_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.servers.ollama import OllamaServer
+
+    long = "Summarise this log. " + "The service restarted after a timeout. " * 300
+    with OllamaServer(context_length=2048) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        context = make_context(local=("ollama",), ollama=True, platform="other")
+        decision = decide(Request.from_prompt(long), context, Policy(complexity="medium"))
+        decision = replace_targets(decision, ("ollama", "llama3.2:3b"))
+        try:
+            fitted = fit(decision, context)
+        finally:
+            context.registry.close()
+    assert fitted.provider != "ollama"
+    reason = entry(fitted).looked_at["skipped"]["ollama:llama3.2:3b"]
+    assert "2048-token context window" in reason  # /api/show's llama.context_length
+
+
+def test_a_short_prompt_to_ollama_asks_nothing_of_its_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.servers.ollama import OllamaServer
+
+    with OllamaServer() as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        context = make_context(local=("ollama",), ollama=True, platform="other")
+        decision = decide(Request.from_prompt("hi"), context, Policy(complexity="simple"))
+        decision = replace_targets(decision, ("ollama", "llama3.2:3b"))
+        assert fit(decision, context) == decision
+        assert not [r for r in server.requests if r.path == "/api/show"]

@@ -77,6 +77,7 @@ class OllamaServer(LoopbackServer):
         first_token_delay_s: float = 0.0,
         token_delay_s: float = 0.0,
         context_length: int = 131072,
+        vision_models: Sequence[str] = (),
     ) -> None:
         super().__init__()
         # Headers and first chunk are separate small writes: without TCP_NODELAY, Nagle and
@@ -91,6 +92,8 @@ class OllamaServer(LoopbackServer):
         self.first_token_delay_s = first_token_delay_s
         self.token_delay_s = token_delay_s
         self.context_length = context_length
+        # /api/show's `capabilities` lists "vision" for these, as for llava or gemma3.
+        self.vision_models = set(vision_models)
         self.not_found_variant = "lookup"
         self.fail_before: tuple[int, str] | None = None
         self.mid_stream_error: str | None = None
@@ -181,10 +184,16 @@ class OllamaServer(LoopbackServer):
                     "general.architecture": family,
                     f"{family}.context_length": self.context_length,
                 },
-                "capabilities": ["completion", "tools"],
+                "capabilities": self._capabilities(model),
                 "modified_at": "2026-05-04T17:37:44.706015396-07:00",
             }
         )
+
+    def _capabilities(self, model: str) -> list[str]:
+        full = model if ":" in model else f"{model}:latest"
+        if {model, full} & self.vision_models:
+            return ["completion", "vision"]
+        return ["completion", "tools"]
 
     # -- generation --------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ What it trains on (never on rows whose licence forbids shipping weights):
 - pairs.jsonl, `split == "train"`, every source but AlpacaEval (CC BY-NC 4.0);
 - pairs_mixtral_vs_gpt4class.jsonl, the same prompts' second weak/strong pair, less the
   prompts of pairs.jsonl's dev split and AlpacaEval;
-- pairs_routerarena_haiku3_vs_gemini2flash.jsonl (Apache-2.0), less dev prompts.
+- pairs_routerarena_haiku3_vs_gemini2flash.jsonl (Apache-2.0), less dev prompts;
+- tools/easy_chat.txt: synthetic greetings, thanks and everyday one-liners written for this
+  project, each labelled "the weak model is enough" (the public data hold no easy chat).
 Rows of one prompt are merged: the target is the share of its weak/strong pairs where the
 strong model did strictly better (0/1 outcomes, grades and preferences alike).
 """
@@ -63,6 +65,12 @@ COMPLEX_P = 0.7
 MIN_COUNT = 3  # a word must occur in this many training prompts to get a weight
 STEPS = 400
 L2 = 2e-4
+EASY_CHAT = ROOT / "tools" / "easy_chat.txt"
+SHORT_HARD = ROOT / "tools" / "short_hard.txt"  # its counterweight: short, strong needed
+# The easy chat prompts are a prior, not a benchmark: they weigh a fifth of what a source of
+# their size would (5-fold cross-validation on the train split found the router's held-out
+# APGR the same at 0, 0.2 and 1, so the smallest weight that keeps "hello" local is used).
+EASY_WEIGHT = 0.2
 KEEP = 4000  # the largest weights kept in the shipped file (cold start reads them all)
 
 
@@ -85,6 +93,11 @@ def training_set(data: Path) -> tuple[list[str], np.ndarray, list[str]]:
         # The score is the probability that the strong model is needed: strictly better.
         gains[r["prompt"]].append(1.0 if float(r["strong"]) > float(r["weak"]) else 0.0)
         sources.setdefault(r["prompt"], r["src_dataset"])
+    for path, gain in ((EASY_CHAT, 0.0), (SHORT_HARD, 1.0)):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                gains[line.strip()].append(gain)
+                sources.setdefault(line.strip(), "easy_chat")  # one synthetic source
     prompts = list(gains)
     target = np.array([sum(g) / len(g) for g in (gains[p] for p in prompts)])
     return prompts, target, [sources[p] for p in prompts]
@@ -156,6 +169,7 @@ def train(data: Path) -> dict:
         per_source[s] += 1
     sample_weight = np.array([1.0 / per_source[s] for s in sources])
     sample_weight = np.sqrt(sample_weight * len(prompts) / len(per_source))
+    sample_weight[np.array(sources) == "easy_chat"] *= EASY_WEIGHT
     csr, dense, vocab = design(prompts)
     w, v, b = fit(csr, dense, y, len(vocab), sample_weight)
     names = list(vocab)
@@ -167,8 +181,12 @@ def train(data: Path) -> dict:
         "weights": {k: x for k, x in weights.items() if x != 0.0},
     }
     digest = hashlib.sha256()
-    for name in ("pairs.jsonl", *EXTRA_FILES, *MATRIX_FILES):
-        digest.update((data / name).read_bytes())
+    for path in (
+        *(data / n for n in ("pairs.jsonl", *EXTRA_FILES, *MATRIX_FILES)),
+        EASY_CHAT,
+        SHORT_HARD,
+    ):
+        digest.update(path.read_bytes())
     return {
         "format": "convergio-llm/router/v1",
         **model,

@@ -138,7 +138,9 @@ def throughput_report() -> str:
             old = os.environ.get("CONVERGIO_LLM_CONFIG")
             os.environ["CONVERGIO_LLM_CONFIG"] = str(path)
             try:
-                wall = bench_route._rates(lambda: bench_route.run_route(batch)[0], bench_route.N)
+                wall = bench_route._rates(
+                    lambda: bench_route.run_route(batch, cloud=True)[0], bench_route.N
+                )
                 cpu = bench_route._rates(lambda: _cpu_of(batch), bench_route.N)
             finally:
                 if old is None:
@@ -153,7 +155,7 @@ def throughput_report() -> str:
 def _cpu_of(batch: bytes) -> float:
     """Seconds of this process's CPU time for one `route --jsonl` pass."""
     started = time.process_time()
-    bench_route.run_route(batch)
+    bench_route.run_route(batch, cloud=True)
     return time.process_time() - started
 
 

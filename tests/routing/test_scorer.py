@@ -107,7 +107,7 @@ def test_a_weaker_local_model_gets_lower_thresholds() -> None:
 
 
 def label_with(local_model: str, config: dict[str, object] | None = None) -> str:
-    prompt = "Compare the causes of the French and American revolutions in two paragraphs."
+    prompt = "Solve for x: 3x^2 - 5x + 2 = 0. Show every step."
     cfg: dict[str, object] = {"tiers": {"simple": f"llamacpp:{local_model}"}, **(config or {})}
     decision = decide(Request.from_prompt(prompt), make_context(cfg), Policy())
     score = decision.complexity["score"]
@@ -127,3 +127,15 @@ def test_the_heuristic_is_still_there_by_name() -> None:
     cfg = {"routing": {"router": "heuristic"}}
     decision = decide(Request.from_prompt("Hi there!"), make_context(cfg), Policy())
     assert "light_cues" in decision.complexity["features"]
+
+
+@pytest.mark.parametrize(
+    "prompt", ["hello", "Hello!", "hi", "thanks!", "Thank you", "good morning"]
+)
+def test_trivial_chat_stays_on_the_default_local_model(prompt: str) -> None:
+    # The default local model is the smallest (`tiny`, the lowest thresholds): if a greeting
+    # stays local there, it stays local with every shipped calibration.
+    decision = decide(Request.from_prompt(prompt), make_context(), Policy())
+    assert decision.complexity["label"] == "simple"
+    assert decision.tier == "simple" and decision.provider == "llamacpp"
+    assert decision.complexity["score"] < scorer.calibrated_thresholds(decision.model)["medium"]

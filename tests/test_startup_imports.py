@@ -23,6 +23,10 @@ HEAVY = (
     "pydantic",
 )
 
+# Standard-library modules `llm route` once paid for without using them (cold start is
+# measured in tests/benchmarks/bench_startup.py): pinned so they do not creep back.
+ROUTE_NEEDS_NOT = ("logging",)
+
 PROBE = """
 import json, sys
 from convergio_llm.cli.main import app
@@ -36,9 +40,9 @@ sys.stderr.write("\\nMODULES=" + json.dumps(found) + "\\n")
 """
 
 
-def imported_heavy(*args: str, stdin: str = "") -> list[str]:
+def imported_heavy(*args: str, stdin: str = "", heavy: tuple[str, ...] = HEAVY) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         input=stdin.encode(),
         capture_output=True,
         check=False,
@@ -70,3 +74,17 @@ def test_importing_the_cli_imports_nothing_heavy() -> None:
 )
 def test_everyday_commands_import_no_sdk_or_engine(args: tuple[str, ...], stdin: str) -> None:
     assert imported_heavy(*args, stdin=stdin) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Offline, the cloud backends are still loaded to say why each was skipped.
+        ("route", "--offline"),
+        ("route", "--complexity", "complex", "--offline"),
+        ("route", "--jsonl", "--offline"),
+    ],
+)
+def test_route_imports_no_stdlib_module_it_does_not_use(args: tuple[str, ...]) -> None:
+    stdin = '{"prompt": "Summarise: the meeting moved to 3pm"}' if "--jsonl" in args else "hi"
+    assert imported_heavy(*args, stdin=stdin, heavy=ROUTE_NEEDS_NOT) == []

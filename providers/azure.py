@@ -66,13 +66,7 @@ class AzureOpenAIProvider(Provider):
         return str(self.settings.get("api_version") or os.environ.get(VERSION_ENV) or V1)
 
     def available(self) -> Availability:
-        found = manifest.availability(self.kind, self.settings)
-        if not self.endpoint:
-            no_endpoint = f"no endpoint: set {ENDPOINT_ENV} (or providers.{self.name}.base_url)"
-            return Availability(
-                False, f"{found.reason}; {no_endpoint}" if not found else no_endpoint
-            )
-        return found
+        return manifest.azure_availability(self.name, self.settings)
 
     def client(self) -> Any:
         """One SDK client for the provider's life (connection reuse)."""

@@ -253,10 +253,7 @@ class Provider(ABC):
 
     def catalogue(self) -> dict[Tier, str]:
         """The default model for each tier, merged with the config's `models:` override."""
-        defaults = dict(self.default_models())
-        overrides = self.settings.get("models") or {}
-        defaults.update({k: v for k, v in overrides.items() if k in TIERS})
-        return defaults
+        return manifest.with_overrides(self.default_models(), self.settings)  # type: ignore[return-value]
 
     def default_models(self) -> Mapping[Tier, str]:
         known = manifest.facts(self.kind)

@@ -26,7 +26,6 @@ chunk carries no finish reason is incomplete; its usage so far is kept.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,8 @@ from convergio_llm.providers.base import (
 from convergio_llm.providers.errors import AuthenticationError, ContentFiltered
 
 if TYPE_CHECKING:
+    import logging
+
     from google import genai
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
@@ -72,6 +73,10 @@ class GoogleProvider(Provider):
                 timeout=int(timeout_s * 1000),  # milliseconds
             )
             # With both keys set the SDK logs a warning on every client; stdout/stderr are ours.
+            # logging is imported here, not at the top: `llm route` loads this module to ask
+            # for its availability, and logging alone costs ~5 ms of its start-up.
+            import logging
+
             logging.getLogger("google_genai._api_client").addFilter(_not_both_keys_warning)
             self._client = genai.Client(http_options=options)
         return self._client

@@ -62,6 +62,8 @@ class KindFacts(NamedTuple):  # a NamedTuple: cheap to define on every `llm rout
 _OPENAI_MODELS = {"simple": "gpt-5-mini", "balanced": "gpt-5.2", "quality": "gpt-5.2-pro"}
 OPENAI_HOST = "api.openai.com"
 OLLAMA_CLOUD_SUFFIXES = ("-cloud", ":cloud")
+# The tiers of a catalogue, cheapest first (providers/base.py's TIERS, typed there).
+CATALOGUE_TIERS = ("simple", "balanced", "quality")
 
 MANIFEST: dict[str, KindFacts] = {
     "fake": KindFacts(
@@ -284,6 +286,70 @@ def availability(
         hint = hint_for_missing_key(kind, str(key_env) if key_env else None)
         return Availability(False, hint, needs_key=True)
     return AVAILABLE
+
+
+def azure_availability(name: str, settings: Mapping[str, Any]) -> Availability:
+    """Azure's `available()`: the package and key (as every cloud kind), then an endpoint."""
+    found = availability("azure", settings)
+    endpoint_env = str(MANIFEST["azure"].base_url_env)
+    if not (settings.get("base_url") or os.environ.get(endpoint_env)):
+        no_endpoint = f"no endpoint: set {endpoint_env} (or providers.{name}.base_url)"
+        return Availability(False, f"{found.reason}; {no_endpoint}" if not found else no_endpoint)
+    return found
+
+
+def openai_key_missing(settings: Mapping[str, Any]) -> Availability | None:
+    """Why an `openai` instance cannot be called for want of its package or key, or None.
+    Only api.openai.com itself needs a key: a compatible server is called without one."""
+    missing = missing_module("openai")
+    if missing:
+        return Availability(False, hint_for_missing_package("openai", missing))
+    custom = settings.get("api_key_env")
+    if os.environ.get(str(custom or MANIFEST["openai"].key_env[0][0])):
+        return None
+    if not is_vendor_host("openai", host_of("openai", settings) or OPENAI_HOST):
+        return None
+    return Availability(
+        False, hint_for_missing_key("openai", str(custom) if custom else None), needs_key=True
+    )
+
+
+def openai_offline_availability(settings: Mapping[str, Any]) -> Availability:
+    """The `openai` kind's `available_offline()`: a server on this side is not probed."""
+    if (missing := openai_key_missing(settings)) is not None:
+        return missing
+    if locality_of("openai", settings) in ("local-server", "local-network"):
+        base_url = settings.get("base_url") or os.environ.get(str(MANIFEST["openai"].base_url_env))
+        return Availability(False, f"not probed (--offline); server would be at {base_url}")
+    return AVAILABLE
+
+
+def offline_availability(kind: str, name: str, settings: Mapping[str, Any]) -> Availability | None:
+    """What the backend of a built-in cloud kind answers to `available_offline()`, without
+    importing it: `llm route` asks every cloud provider, to say why each was skipped, and
+    loading four backends cost it ~8 ms. None for the kinds whose class must say."""
+    if kind in ("anthropic", "google"):
+        return availability(kind, settings)
+    if kind == "azure":
+        return azure_availability(name, settings)
+    if kind == "openai":
+        return openai_offline_availability(settings)
+    return None
+
+
+def with_overrides(defaults: Mapping[Any, str], settings: Mapping[str, Any]) -> dict[str, str]:
+    """A backend's tier → model catalogue: its defaults, merged with the config's `models:`."""
+    merged = dict(defaults)
+    overrides = settings.get("models") or {}
+    merged.update({k: v for k, v in overrides.items() if k in CATALOGUE_TIERS})
+    return merged
+
+
+def catalogue_for(kind: str, settings: Mapping[str, Any]) -> dict[str, str] | None:
+    """`catalogue()` of a built-in cloud kind's backend, without importing it (None: ask it)."""
+    if kind not in CLOUD_PREFERENCE:
+        return None
+    return with_overrides(catalogue_of(kind, settings) or {}, settings)
 
 
 # -- locality and region, per target --------------------------------------------------------

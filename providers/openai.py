@@ -86,12 +86,7 @@ class OpenAIProvider(Provider):
         return key or (None if self.official else "not-needed")
 
     def _key_missing(self) -> Availability | None:
-        missing = manifest.missing_module(self.kind)
-        if missing:
-            return Availability(False, manifest.hint_for_missing_package(self.kind, missing))
-        if self._key() is None:
-            return Availability(False, self._key_hint(), needs_key=True)
-        return None
+        return manifest.openai_key_missing(self.settings)  # the rule route asks unimported
 
     def _key_hint(self) -> str:
         custom = self.key_env if self.settings.get("api_key_env") else None
@@ -111,13 +106,7 @@ class OpenAIProvider(Provider):
         return AVAILABLE
 
     def available_offline(self) -> Availability:
-        if (missing := self._key_missing()) is not None:
-            return missing
-        if self.on_this_side:
-            return Availability(
-                False, f"not probed (--offline); server would be at {self.base_url}"
-            )
-        return AVAILABLE
+        return manifest.openai_offline_availability(self.settings)
 
     def models(self, live: bool = True) -> list[ModelInfo]:
         listed = self._listed_models() if live and not self.official else []

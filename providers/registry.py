@@ -23,6 +23,7 @@ from convergio_llm.providers.errors import ConfigError, UnknownProvider, registe
 if TYPE_CHECKING:
     # Only for types: routing builds a Registry without needing any backend loaded.
     from convergio_llm.providers.base import Provider
+    from convergio_llm.providers.values import Availability
 
 ENTRY_POINT_GROUP = "convergio_llm.providers"
 
@@ -130,6 +131,23 @@ class Registry:
         provider = cls(name=name, settings=settings)
         self._live[name] = provider
         return provider
+
+    def available_offline(self, name: str) -> Availability:
+        """`get(name).available_offline()`; for a built-in cloud kind not yet loaded, the
+        manifest's answer, so `llm route` need not import the backend to skip it."""
+        if name not in self._live:
+            found = manifest.offline_availability(self.kind_of(name), name, self.settings_of(name))
+            if found is not None:
+                return found
+        return self.get(name).available_offline()
+
+    def catalogue(self, name: str) -> Mapping[Any, str]:  # Any: the backends key by Tier
+        """`get(name).catalogue()`, answered the same way without loading a built-in backend."""
+        if name not in self._live:
+            found = manifest.catalogue_for(self.kind_of(name), self.settings_of(name))
+            if found is not None:
+                return found
+        return self.get(name).catalogue()
 
     def settings_of(self, name: str) -> Mapping[str, Any]:
         """The config settings of instance `name` (empty for a built-in used as is)."""

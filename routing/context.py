@@ -83,7 +83,7 @@ class Context:
         from convergio_llm.providers.errors import LLMError
 
         try:
-            return self.provider(name).available_offline()
+            return self.registry.available_offline(name)  # built-in cloud kinds: not imported
         except (LLMError, ImportError, OSError) as exc:
             return Availability(False, str(exc))
 
@@ -138,7 +138,7 @@ class Context:
         pinned = self._pinned("catalogue", name)
         if pinned is not _UNSET:
             return dict(pinned)
-        return self._once(("catalogue", name), lambda: self.provider(name).catalogue())  # type: ignore[no-any-return]
+        return self._once(("catalogue", name), lambda: self.registry.catalogue(name))  # type: ignore[no-any-return]
 
     def ollama_answers(self) -> bool:
         if "ollama_answers" not in self.facts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -23,6 +24,18 @@ HEAVY = (
     "pydantic",
 )
 
+# Modules `llm route` once paid for without using them (cold start is measured in
+# tests/benchmarks/bench_startup.py): pinned so they do not creep back. The cloud backends
+# are asked only why they are skipped, which the manifest answers (providers/registry.py).
+ROUTE_NEEDS_NOT = (
+    "logging",
+    "convergio_llm.providers.base",
+    "convergio_llm.providers.anthropic",
+    "convergio_llm.providers.openai",
+    "convergio_llm.providers.google",
+    "convergio_llm.providers.azure",
+)
+
 PROBE = """
 import json, sys
 from convergio_llm.cli.main import app
@@ -36,10 +49,13 @@ sys.stderr.write("\\nMODULES=" + json.dumps(found) + "\\n")
 """
 
 
-def imported_heavy(*args: str, stdin: str = "") -> list[str]:
+def imported_heavy(
+    *args: str, stdin: str = "", heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None
+) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         input=stdin.encode(),
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         check=False,
     )
@@ -70,3 +86,24 @@ def test_importing_the_cli_imports_nothing_heavy() -> None:
 )
 def test_everyday_commands_import_no_sdk_or_engine(args: tuple[str, ...], stdin: str) -> None:
     assert imported_heavy(*args, stdin=stdin) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Offline, the cloud backends are still loaded to say why each was skipped.
+        ("route", "--offline"),
+        ("route", "--complexity", "complex", "--offline"),
+        ("route", "--jsonl", "--offline"),
+    ],
+)
+def test_route_imports_no_module_it_does_not_use(args: tuple[str, ...]) -> None:
+    stdin = '{"prompt": "Summarise: the meeting moved to 3pm"}' if "--jsonl" in args else "hi"
+    assert imported_heavy(*args, stdin=stdin, heavy=ROUTE_NEEDS_NOT) == []
+
+
+def test_route_prices_a_cloud_target_without_the_provider_machinery() -> None:
+    # With a key the cloud target is available, so the decision is priced (providers/prices.py).
+    env = {"ANTHROPIC_API_KEY": "sk-ant-startup-probe", "CONVERGIO_LLM_OFFLINE": ""}
+    args = ("route", "--complexity", "complex", "--online")
+    assert imported_heavy(*args, stdin="hi", heavy=ROUTE_NEEDS_NOT, env=env) == []

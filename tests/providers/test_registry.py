@@ -91,3 +91,63 @@ def test_a_plugin_duplicating_a_builtin_is_refused(tmp_path: Path) -> None:
             Registry().names()
     finally:
         sys.path.remove(str(site))
+
+
+# The built-in cloud kinds' availability and catalogue, answered from the manifest without
+# importing the backend (what `llm route` does), must be what the loaded backend answers.
+_CLOUD_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "MY_KEY",
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "instances", "env"),
+    [
+        ("anthropic", {}, {}),
+        ("anthropic", {}, {"ANTHROPIC_AUTH_TOKEN": "t"}),
+        ("anthropic", {"anthropic": {"models": {"simple": "mine", "bogus": "x"}}}, {}),
+        ("google", {}, {}),
+        ("google", {}, {"GEMINI_API_KEY": "k"}),
+        ("azure", {}, {}),
+        ("azure", {}, {"AZURE_OPENAI_API_KEY": "k"}),
+        ("azure", {}, {"AZURE_OPENAI_API_KEY": "k", "AZURE_OPENAI_ENDPOINT": "https://x.test"}),
+        ("eu", {"eu": {"kind": "azure", "base_url": "https://eu.test"}}, {}),
+        ("openai", {}, {}),
+        ("openai", {}, {"OPENAI_API_KEY": "k"}),
+        ("openai", {}, {"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}),
+        ("vllm", {"vllm": {"kind": "openai", "base_url": "http://10.0.0.5:8000/v1"}}, {}),
+        ("mine", {"mine": {"kind": "openai", "api_key_env": "MY_KEY"}}, {}),
+        ("mine", {"mine": {"kind": "openai", "api_key_env": "MY_KEY"}}, {"MY_KEY": "k"}),
+        (
+            "lan",
+            {"lan": {"kind": "openai", "base_url": "http://10.0.0.5/v1", "locality": "cloud"}},
+            {},
+        ),
+    ],
+)
+def test_an_unloaded_cloud_backend_is_answered_as_the_loaded_one_answers(
+    name: str,
+    instances: dict[str, dict[str, object]],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in _CLOUD_ENV:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    unloaded, loaded = (
+        Registry(instances, load_plugins=False),
+        Registry(instances, load_plugins=False),
+    )
+    backend = loaded.get(name)
+    assert unloaded.available_offline(name) == backend.available_offline()
+    assert dict(unloaded.catalogue(name)) == backend.catalogue()
+    assert loaded.available_offline(name) == backend.available_offline()  # live: asked as ever

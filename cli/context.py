@@ -8,8 +8,11 @@ the output edge: every write to the Environment's stdout and stderr goes through
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
+from _thread import allocate_lock
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -91,7 +94,15 @@ class Environment:
         self.stderr.write(f"llm: {message}\n")
         self.stderr.flush()
 
+    def flush_streams(self) -> None:
+        """Write out what the streams hold back (a tail that might be half a secret)."""
+        for stream in (self.stdout, self.stderr):
+            # A closed or broken stream: the command has reported it, or will.
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+
     def close(self) -> None:
+        self.flush_streams()
         if self._routing is not None:
             self._routing.registry.close()
 
@@ -106,22 +117,97 @@ def _stdout() -> IO[str]:
 
 
 class ScrubbedStream:
-    """A text stream whose writes have every secret value replaced (the output edge)."""
+    """A text stream whose writes have every secret value replaced (the output edge).
+
+    A provider streams an answer in pieces, so a secret may arrive split across two
+    writes (`sk-ant-abc`, then `def…`), each piece too short to be recognised alone. The
+    stream therefore holds back the shortest tail that could still grow into something the
+    scrubber removes — a piece of a secret, or a URL whose password has not ended yet — and
+    writes it with the next write, at flush() and at close. Text that is no such start
+    goes through at once, so an ordinary answer still appears token by token.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self._pending = ""
+        self._lock = allocate_lock()  # the pending tail is shared state between threads
 
     def write(self, text: str) -> int:
         from convergio_llm.providers.errors import scrub
 
-        return self.stream.write(scrub(text))
+        with self._lock:
+            joined = self._pending + text
+            cut = _held_from(joined)
+            self._pending = joined[cut:]
+            if cut:
+                self.stream.write(scrub(joined[:cut]))
+        return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
-    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding…
+    def flush(self) -> None:
+        self._release()
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._release()
+        self.stream.close()
+
+    def _release(self) -> None:
+        from convergio_llm.providers.errors import scrub
+
+        with self._lock:
+            pending, self._pending = self._pending, ""
+            if pending:
+                self.stream.write(scrub(pending))
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding…
         return getattr(self.stream, name)
+
+
+# The start of `scheme:`, `scheme://user` or `scheme://user:pass` that has not reached the
+# `@` yet: what the scrubber's URL-password rule could still match once more text comes.
+_URL_START = re.compile(r"[a-zA-Z][\w+.-]*:(?:/(?:/[^/\s:@]*(?::[^/\s@]*)?)?)?\Z")
+_URL_REACH = 4096  # a URL prefix longer than this is not held back (bounds the search)
+
+
+def _held_from(text: str) -> int:
+    """Where the tail that must wait for more text begins (len(text): nothing waits)."""
+    from convergio_llm.providers.errors import secret_values
+
+    cut = len(text)
+    values = secret_values()
+    if values:
+        cut = _secret_tail(text, values)
+    if ":" in text[-_URL_REACH:]:
+        segment = max(len(text) - _URL_REACH, text.rfind(" ") + 1, text.rfind("\n") + 1)
+        if (match := _URL_START.search(text, segment)) is not None:
+            cut = min(cut, match.start())
+    return cut
+
+
+def _secret_tail(text: str, values: list[str]) -> int:
+    """The start of the longest tail of `text` that is a piece of a secret, moved back over
+    any piece that straddles it — so no run the scrubber would join is cut in two."""
+
+    def piece(lo: int, hi: int) -> bool:
+        return any(text[lo:hi] in value for value in values)
+
+    end = len(text)
+    cut = end
+    while cut > 0 and piece(cut - 1, end):
+        cut -= 1
+    if cut == end:
+        return end  # the common case: the last character is in no secret
+    while cut > 0 and piece(cut - 1, cut + 1):
+        # A piece of a secret ends inside the held tail: hold it whole as well.
+        start = cut - 1
+        while start > 0 and piece(start - 1, cut + 1):
+            start -= 1
+        cut = start
+    return cut
 
 
 def _scrubbed(stream: IO[str]) -> IO[str]:

@@ -149,6 +149,7 @@ class Pipeline:
         out, err = io.StringIO(), io.StringIO()
         env = self.env.with_streams(out, err)
         status = self.answer(env, item, decision)
+        env.flush_streams()
         return _Done(status, out.getvalue(), err.getvalue())
 
     def _finish(self, seq: int, done: _Done) -> None:

@@ -8,6 +8,13 @@ A private line (the privacy scan or `local_only` keeps it on this machine) is re
 with its line number, as an error object, and never leaves. Results are written in input
 order, each with its id, as the same completion objects a normal `--jsonl` run writes;
 each answer goes into the ledger once, at the provider's batch price.
+
+Budgets hold for batches as for single calls (routing/budget.py): a batch's estimated
+cost is reserved before it is sent, with a hold that outlives this process; a batch the
+budget cannot pay is refused (exit 4), its lines by number; collecting the results
+settles the hold. A target cooling down after a 429/529/5xx (routing/cooldown.py) is
+skipped for the next batch target of the line, as `llm run` skips it for the next
+fallback; with none left the line is refused with the cooldown's reason.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from convergio_llm.cli.io import Item, error_object, write_json
 from convergio_llm.providers.base import Completion, Provider, Request
 from convergio_llm.providers.batch import FAILED, BatchAdapter, BatchInfo
 from convergio_llm.providers.errors import (
+    BudgetExceeded,
     InputError,
     LLMError,
     NoProviderAvailable,
@@ -55,7 +63,12 @@ def adapter_for(kind: str) -> BatchAdapter | None:
     return None
 
 
-def submit(env: Environment, items: Iterable[Item], decide: Callable[[Item], Decision]) -> int:
+def submit(
+    env: Environment,
+    items: Iterable[Item],
+    decide: Callable[[Item], Decision],
+    use_ledger: bool = True,
+) -> int:
     """Decide every line, refuse the private ones, submit the rest: one batch per target."""
     status = ExitStatus.OK
     groups: dict[Target, list[tuple[Item, Request]]] = {}
@@ -86,8 +99,21 @@ def submit(env: Environment, items: Iterable[Item], decide: Callable[[Item], Dec
             f"error: line(s) {numbers}: private, refused from a cloud batch "
             "(run them without --batch)"
         )
-    for target, lines in groups.items():
-        _submit_group(env, target, lines)
+    ledger = _ledger(env, use_ledger)
+    try:
+        for target, lines in groups.items():
+            try:
+                _submit_group(env, target, lines, ledger)
+            except BudgetExceeded as exc:
+                code = status_for(exc)
+                for item, _ in lines:
+                    write_json(env.stdout, error_object(item.id, item.line, exc, int(code)))
+                numbers = ", ".join(str(item.line) for item, _ in lines)
+                env.warn(f"error: line(s) {numbers}: batch to {target.ref} refused: {exc}")
+                status = status if status != ExitStatus.OK else code
+    finally:
+        if ledger is not None:
+            ledger.close()
     return int(status)
 
 
@@ -104,35 +130,80 @@ def _where(item: Item, exc: LLMError) -> str:
 
 
 def _batch_target(env: Environment, decision: Decision) -> Target:
-    """The first target of the decision that is a cloud API with a batch API."""
+    """The first target of the decision that is a cloud API with a batch API and is not
+    cooling down (a cooling one is skipped, as a run skips it for the next fallback)."""
     context = env.routing
+    cooling: LLMError | None = None
     for target in decision.targets:
         try:
             kind = context.registry.kind_of(target.provider)
             cloud = context.locality(target.provider) == "cloud"
         except LLMError:
             continue
-        if cloud and adapter_for(kind) is not None:
+        if not cloud or adapter_for(kind) is None:
+            continue
+        entry = context.cooling_down([target.provider]).get(target.provider)
+        if entry is None:
             return target
+        if cooling is None:
+            from convergio_llm.routing.cooldown import refusal
+
+            cooling = refusal(entry)
+    if cooling is not None:
+        raise cooling
     refs = ", ".join(t.ref for t in decision.targets) or "none"
     raise NoProviderAvailable(
         f"no target of this line's routing has a cloud batch API (targets: {refs})"
     )
 
 
-def _submit_group(env: Environment, target: Target, lines: list[tuple[Item, Request]]) -> None:
+def _submit_group(
+    env: Environment, target: Target, lines: list[tuple[Item, Request]], ledger: Any
+) -> None:
     provider, adapter = _backend(env, target.provider)
     sent = [batches.BatchLine(item.line, item.id, f"line-{item.line}") for item, _ in lines]
-    requests = [(f"line-{item.line}", request) for item, request in lines]
-    batch_id = adapter.submit(provider, target.model, requests)
+    reservation, capped = _reserve(env, target, [request for _, request in lines], ledger)
+    requests = [(line.custom_id, request) for line, request in zip(sent, capped, strict=True)]
+    try:
+        batch_id = adapter.submit(provider, target.model, requests)
+    except BaseException:
+        if reservation is not None:
+            ledger.release(reservation)
+        raise
     record = batches.BatchRecord(
-        batch_id, target.provider, provider.kind, target.model, sent, submitted_at=time.time()
+        batch_id,
+        target.provider,
+        provider.kind,
+        target.model,
+        sent,
+        submitted_at=time.time(),
+        reservation=reservation,
     )
     batches.save(record)
     env.warn(
         f"batch {batch_id}: {len(sent)} line(s) submitted to {target.ref}; "
         f"collect with `llm run --batch-results {batch_id}`"
     )
+
+
+def _reserve(
+    env: Environment, target: Target, requests: list[Request], ledger: Any
+) -> tuple[int | None, list[Request]]:
+    """Hold the batch's estimated cost against the budgets that apply (BudgetExceeded when
+    it does not fit); the reservation's id (None: no budget, ledger or price) and the
+    requests with their output capped to what was priced."""
+    from convergio_llm.routing import budget
+
+    config = env.routing.config
+    found = budget.limits(config, target.provider)
+    if ledger is None or not found:
+        return None, requests
+    estimate, capped = budget.batch_plan(target.provider, target.model, requests, config)
+    if estimate is None:
+        return None, requests
+    held_until = time.time() + budget.BATCH_HOLD_S
+    held = ledger.reserve(target.provider, estimate, budget.windows(found), held_until=held_until)
+    return int(held), capped
 
 
 def _backend(env: Environment, name: str) -> tuple[Provider, BatchAdapter]:
@@ -201,6 +272,8 @@ def fetch_results(env: Environment, batch_id: str, use_ledger: bool) -> int:
             write_json(env.stdout, error_object(line.id, line.line, result, int(code)))
             env.warn(f"error: line {line.line}: {result}")
             status = status if status != ExitStatus.OK else code
+        if ledger is not None and record.reservation is not None:
+            ledger.release(record.reservation)  # the answers' rows replace the hold
     finally:
         if ledger is not None:
             ledger.close()

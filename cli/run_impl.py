@@ -64,14 +64,14 @@ def run_command(env: Environment, options: RunOptions) -> int:
     """Run every item; return the exit status (the first failure's, or 0)."""
     if options.concurrency < 1:
         raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
+    if not options.use_cooldown:
+        env.routing.facts["cooldown"] = {}  # routing (and a batch's targets) ignore the file
     if options.batch or options.batch_status or options.batch_results:
         return _batch_command(env, options)
     if options.jsonl and options.concurrency > 1 and (options.continue_last or options.cid):
         raise InputError(
             "-c/--cid with --jsonl needs --concurrency 1: each turn must see the answer before it"
         )
-    if not options.use_cooldown:
-        env.routing.facts["cooldown"] = {}  # routing ignores the file too
     hooks = make_hooks(env, options)
     try:
         with _sigterm_as_interrupt():
@@ -115,7 +115,9 @@ def _batch_command(env: Environment, options: RunOptions) -> int:
     if not options.jsonl:
         raise InputError("--batch needs --jsonl: a batch is made of JSON lines")
     items = read_items(env, options.prompt, True, options.defaults)
-    return batch_impl.submit(env, items, lambda item: decision_for(env, item, options))
+    return batch_impl.submit(
+        env, items, lambda item: decision_for(env, item, options), options.use_ledger
+    )
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ class BatchRecord:
     lines: list[BatchLine]
     submitted_at: float = field(default_factory=time.time)
     collected_at: float | None = None  # set once the results are in the ledger
+    reservation: int | None = None  # the budget hold in the ledger, settled at collection
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA, **asdict(self)}
@@ -52,6 +53,7 @@ class BatchRecord:
             lines=lines,
             submitted_at=float(obj["submitted_at"]),
             collected_at=obj.get("collected_at"),
+            reservation=None if obj.get("reservation") is None else int(obj["reservation"]),
         )
 
 

@@ -13,6 +13,11 @@ budget can pay at the target's price, and that cap is reserved in the ledger in 
 transaction that reads the spend (so parallel processes cannot overspend together); the
 real cost replaces the reservation when the call ends. Input tokens are estimated
 (~4 characters a token), so only a prompt far longer in tokens than that could overrun.
+
+A cloud batch (`llm run --jsonl --batch`) is priced whole at submit, at the batch price,
+and reserved with a hold that outlives the process (`batch_plan`, BATCH_HOLD_S); a batch
+the budget cannot pay is refused before anything is sent, and collecting its results
+replaces the hold with what the answers cost.
 """
 
 from __future__ import annotations
@@ -166,3 +171,29 @@ def call_plan(provider: str, model: str, request: Request, config: Any) -> CallP
 
 def on_exceed(config: Any) -> str:
     return str(_get(config, "budgets.on_exceed", "refuse"))
+
+
+# A batch's hold lasts until its results are collected, or this long at most: the providers
+# keep results for about a month, and a batch nobody collects must not hold budget for ever.
+BATCH_HOLD_S = 30 * 86400.0
+
+
+def batch_plan(
+    provider: str, model: str, requests: list[Request], config: Any
+) -> tuple[float | None, list[Request]]:
+    """What a batch of requests may cost at the batch price, and the requests to send: each
+    one without max_tokens gets the output estimate as its cap, so the estimate bounds what
+    the batch can cost. (None, the requests unchanged) when the price is unknown or free."""
+    from convergio_llm.providers.prices import price_for
+
+    price = price_for(provider, model, config)
+    if price is None:
+        return None, requests
+    total = 0.0
+    capped = []
+    for request in requests:
+        wanted = output_estimate(request, config)
+        total += price.cost(estimate_tokens(request.prompt_text), wanted, batch=True)
+        fixed = request.max_tokens is not None
+        capped.append(request if fixed else request.with_params(max_tokens=wanted))
+    return (total, capped) if total > 0 else (None, requests)

@@ -136,14 +136,19 @@ class Book:
         return entry
 
     def refusal(self, entry: Cooldown, now: float | None = None) -> CoolingDown:
-        now = time.time() if now is None else now
-        left = max(0.0, entry.until - now)
-        return CoolingDown(
-            f"cooling down until {_iso(entry.until)} ({entry.reason}); skipped "
-            "(--no-cooldown to try it anyway)",
-            entry.provider,
-            retry_after=left,
-        )
+        return refusal(entry, now)
+
+
+def refusal(entry: Cooldown, now: float | None = None) -> CoolingDown:
+    """The error that stands for a call not made to a provider cooling down."""
+    now = time.time() if now is None else now
+    left = max(0.0, entry.until - now)
+    return CoolingDown(
+        f"cooling down until {_iso(entry.until)} ({entry.reason}); skipped "
+        "(--no-cooldown to try it anyway)",
+        entry.provider,
+        retry_after=left,
+    )
 
 
 def _iso(epoch: float) -> str:

@@ -78,6 +78,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # 3: the reserving process, so a killed one's reservation stops holding the budget at once.
     3: ("ALTER TABLE reservations ADD COLUMN pid INTEGER",),
+    # 4: a hold that outlives its process (a cloud batch, collected by another one, days
+    # later): it counts until `held_until`, or until the batch's results settle it.
+    4: ("ALTER TABLE reservations ADD COLUMN held_until REAL",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -232,10 +235,12 @@ class Ledger:
         estimate_usd: float,
         windows: Sequence[Window],
         fit: Callable[[float], float] | None = None,
+        held_until: float | None = None,
     ) -> int:
         """Hold `estimate_usd` against every window; BudgetExceeded if one would overflow.
         With `fit`, hold `fit(headroom)` instead: headroom is what the tightest window has
-        left, read in the same transaction."""
+        left, read in the same transaction. With `held_until`, the hold belongs to no
+        process: it lasts until then, or until release() (a batch collected later)."""
 
         def hold() -> int:
             db = self._db
@@ -259,8 +264,9 @@ class Ledger:
                         f"this call may cost ${estimate / NANO:.4f} more"
                     )
             cursor = db.execute(
-                "INSERT INTO reservations (ts, provider, cost_nusd, pid) VALUES (?, ?, ?, ?)",
-                (now, provider, estimate, os.getpid()),
+                "INSERT INTO reservations (ts, provider, cost_nusd, pid, held_until)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (now, provider, estimate, None if held_until else os.getpid(), held_until),
             )
             db.execute("COMMIT")
             return int(cursor.lastrowid or 0)
@@ -286,19 +292,14 @@ class Ledger:
         """What running calls hold: a reservation whose process has died holds nothing."""
         where, args = _scope(provider)
         rows = self._db.execute(
-            f"SELECT pid, cost_nusd FROM reservations WHERE ts >= ?{where}",
-            (now - RESERVATION_TTL_S, *args),
+            f"SELECT pid, ts, held_until, cost_nusd FROM reservations WHERE 1{where}", args
         ).fetchall()
-        return sum(int(cost) for pid, cost in rows if pid is None or _alive(int(pid)))
+        return sum(int(row[3]) for row in rows if _holds(row[0], row[1], row[2], now))
 
     def _drop_dead(self, now: float) -> None:
-        """Delete reservations of processes that died before settling (in a write)."""
-        rows = self._db.execute("SELECT id, pid, ts FROM reservations").fetchall()
-        dead = [
-            (rid,)
-            for rid, pid, ts in rows
-            if ts < now - RESERVATION_TTL_S or (pid is not None and not _alive(int(pid)))
-        ]
+        """Delete reservations that hold nothing any more (in a write)."""
+        rows = self._db.execute("SELECT id, pid, ts, held_until FROM reservations").fetchall()
+        dead = [(rid,) for rid, pid, ts, until in rows if not _holds(pid, ts, until, now)]
         if dead:
             self._db.executemany("DELETE FROM reservations WHERE id = ?", dead)
 
@@ -312,6 +313,14 @@ class Ledger:
     def query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL over `attempts` for the reports."""
         return self._retry(lambda: self._db.execute(sql, tuple(args)).fetchall())
+
+
+def _holds(pid: int | None, ts: float, held_until: float | None, now: float) -> bool:
+    """Whether a reservation still holds budget: a batch's until its time is up, a call's
+    while its process lives (and for RESERVATION_TTL_S at most)."""
+    if held_until is not None:
+        return float(held_until) >= now
+    return ts >= now - RESERVATION_TTL_S and (pid is None or _alive(int(pid)))
 
 
 def _alive(pid: int) -> bool:

@@ -150,6 +150,31 @@ def test_a_dead_process_reservation_expires(tmp_path: Path) -> None:
     ledger.reserve("fake", 1.0, [Window("daily", 0.0, 1.0)])
 
 
+def test_a_batch_hold_outlives_its_process_until_its_time_or_release(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    windows = [Window("monthly", 0.0, 1.0)]
+    ledger = Ledger(path)
+    hold = ledger.reserve("openai", 0.6, windows, held_until=time.time() + 86400)
+    db = sqlite3.connect(path)
+    # Older than a call's TTL and made by no process: a batch's hold still counts.
+    db.execute("UPDATE reservations SET ts = ts - ?", (RESERVATION_TTL_S + 1,))
+    db.commit()
+    assert db.execute("SELECT pid FROM reservations").fetchone() == (None,)
+    with pytest.raises(BudgetExceeded, match="monthly budget"):
+        Ledger(path).reserve("openai", 0.6, windows)
+    assert Ledger(path).spent(0) == pytest.approx(0.6)
+    ledger.release(hold)
+    assert Ledger(path).spent(0) == 0.0
+    # Once its time is up it holds nothing, and the next write drops it.
+    ledger.reserve("openai", 0.6, windows, held_until=time.time() + 86400)
+    db.execute("UPDATE reservations SET held_until = ?", (time.time() - 1,))
+    db.commit()
+    assert Ledger(path).spent(0) == 0.0
+    Ledger(path).reserve("openai", 0.6, windows)
+    assert db.execute("SELECT COUNT(*) FROM reservations").fetchone() == (1,)
+    db.close()
+
+
 def test_the_prompt_and_answer_never_reach_the_ledger() -> None:
     config = parse_config('prices:\n  "fake:echo": {input_per_mtok: 1, output_per_mtok: 1}\n')
     context = Context(config, Registry(config.providers))

@@ -42,9 +42,11 @@ def test_a_schema_1_ledger_is_migrated_and_keeps_its_rows(tmp_path: Path) -> Non
     ledger.record(
         Row("openai", "m", "ok", route_score=0.7, route_label="complex", locality="cloud")
     )
+    ledger.reserve("openai", 0.5, [], held_until=2e9)
     ledger.close()
     old, new = rows(path)
-    assert SCHEMA_VERSION == 3  # 2 added the routing columns, 3 the reservation pid
+    # 2 added the routing columns, 3 the reservation pid, 4 a batch reservation's end
+    assert SCHEMA_VERSION == 4
     assert (old["provider"], old["route_score"], old["locality"]) == ("openai", None, None)
     assert (new["route_score"], new["route_label"], new["locality"]) == (0.7, "complex", "cloud")
 

@@ -272,8 +272,8 @@ def fetch_results(env: Environment, batch_id: str, use_ledger: bool) -> int:
             write_json(env.stdout, error_object(line.id, line.line, result, int(code)))
             env.warn(f"error: line {line.line}: {result}")
             status = status if status != ExitStatus.OK else code
-        if ledger is not None and record.reservation is not None:
-            ledger.release(record.reservation)  # the answers' rows replace the hold
+        if record.reservation is not None and record.collected_at is None:
+            _settle(ledger, record.reservation)  # the answers' rows replace the hold
     finally:
         if ledger is not None:
             ledger.close()
@@ -281,6 +281,21 @@ def fetch_results(env: Environment, batch_id: str, use_ledger: bool) -> int:
         record.collected_at = time.time()
         batches.save(record)
     return int(status)
+
+
+def _settle(ledger: Any, reservation: int) -> None:
+    """Drop the batch's budget hold, also when collected with --no-ledger (no rows then)."""
+    if ledger is not None:
+        ledger.release(reservation)
+        return
+    from convergio_llm.routing.ledger import open_ledger
+
+    own = open_ledger(create=False)
+    if own is not None:
+        try:
+            own.release(reservation)
+        finally:
+            own.close()
 
 
 def _counts(counts: Mapping[str, int]) -> str:

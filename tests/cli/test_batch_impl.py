@@ -177,3 +177,12 @@ def test_a_cooling_target_falls_back_to_the_next_batch_target(
         assert "submitted to openai:gpt-5-mini" in err
         assert anthropic.batches == {}
         assert list(server.batches) == ids
+
+
+def test_collecting_with_no_ledger_still_drops_the_hold(server: OpenAIBatchServer) -> None:
+    _, _, _, ids = submit(BUDGET, prompts("one"))
+    assert held() == pytest.approx(LINE_ESTIMATE, rel=1e-6)
+    server.finish(ids[0])
+    status, out, _ = run(BUDGET, batch_results=ids[0], use_ledger=False)
+    assert status == 0 and out[0]["text"] == "answer to one"
+    assert held() == 0.0

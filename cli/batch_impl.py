@@ -104,12 +104,15 @@ def submit(
         for target, lines in groups.items():
             try:
                 _submit_group(env, target, lines, ledger)
-            except BudgetExceeded as exc:
+            except LLMError as exc:
+                # Refused by the budget, or the submit failed (a rejected key, the API
+                # down): every line of that batch gets its error object, none is lost.
                 code = status_for(exc)
                 for item, _ in lines:
                     write_json(env.stdout, error_object(item.id, item.line, exc, int(code)))
                 numbers = ", ".join(str(item.line) for item, _ in lines)
-                env.warn(f"error: line(s) {numbers}: batch to {target.ref} refused: {exc}")
+                verb = "refused" if isinstance(exc, BudgetExceeded) else "not submitted"
+                env.warn(f"error: line(s) {numbers}: batch to {target.ref} {verb}: {exc}")
                 status = status if status != ExitStatus.OK else code
     finally:
         if ledger is not None:

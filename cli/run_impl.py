@@ -66,7 +66,7 @@ def run_command(env: Environment, options: RunOptions) -> int:
         raise InputError(f"--concurrency must be at least 1 (got {options.concurrency})")
     if not options.use_cooldown:
         env.routing.facts["cooldown"] = {}  # routing (and a batch's targets) ignore the file
-    if options.batch or options.batch_status or options.batch_results:
+    if options.batch or options.batch_status is not None or options.batch_results is not None:
         return _batch_command(env, options)
     if options.jsonl and options.concurrency > 1 and (options.continue_last or options.cid):
         raise InputError(
@@ -105,12 +105,12 @@ def _run_items(env: Environment, options: RunOptions, hooks: SharedHooks) -> int
 def _batch_command(env: Environment, options: RunOptions) -> int:
     from convergio_llm.cli import batch_impl
 
-    chosen = [options.batch, bool(options.batch_status), bool(options.batch_results)]
+    chosen = [options.batch, options.batch_status is not None, options.batch_results is not None]
     if sum(chosen) > 1:
         raise InputError("--batch, --batch-status and --batch-results go one at a time")
-    if options.batch_status:
+    if options.batch_status is not None:
         return batch_impl.show_status(env, options.batch_status, options.json_out)
-    if options.batch_results:
+    if options.batch_results is not None:
         return batch_impl.fetch_results(env, options.batch_results, options.use_ledger)
     if not options.jsonl:
         raise InputError("--batch needs --jsonl: a batch is made of JSON lines")

@@ -83,12 +83,21 @@ def save(record: BatchRecord) -> str:
     return path
 
 
+# Providers' ids are short (`batch_abc…`, `msgbatch_…`, `batches/…`); a longer one is a typo,
+# and as a file name it would fail with the whole name in the message.
+MAX_ID = 200
+
+
 def load(batch_id: str) -> BatchRecord:
+    if not batch_id.strip() or len(batch_id) > MAX_ID:
+        raise InputError(f"not a batch id: {batch_id[:40]!r} (empty, or over {MAX_ID} characters)")
     path = _path(batch_id)
     try:
         with open(path, encoding="utf-8") as fh:
             obj = json.load(fh)
-        if obj.get("schema") != SCHEMA or obj.get("batch_id") != batch_id:
+        if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
+            raise ValueError("not a batch record")
+        if obj.get("batch_id") != batch_id:
             raise ValueError("not a batch record")
         return BatchRecord.from_json(obj)
     except FileNotFoundError:
@@ -96,5 +105,7 @@ def load(batch_id: str) -> BatchRecord:
             f"unknown batch {batch_id}: no record in {batches_dir()} "
             "(submit with `llm run --jsonl --batch`)"
         ) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"batch record {path} is unreadable: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        # RecursionError: JSON nested too deep for the decoder (a damaged or hostile file).
+        why = "nested too deep" if isinstance(exc, RecursionError) else exc
+        raise InputError(f"batch record {path} is unreadable: {why}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,6 @@ import pytest
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.run_impl import RunOptions, run_command
-from convergio_llm.providers.errors import AuthenticationError
 from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
 from convergio_llm.routing.context import Context
@@ -24,6 +24,7 @@ from convergio_llm.routing.cooldown import Cooldown, cooldown_file, write
 from convergio_llm.routing.decide import Policy
 from convergio_llm.routing.ledger import open_ledger
 from tests.cli.test_run_batch import BATCH_COST, CONFIG, prompts
+from tests.conftest import llm
 from tests.servers.anthropic_batch import AnthropicBatchServer
 from tests.servers.openai_batch import OpenAIBatchServer
 
@@ -127,8 +128,8 @@ def test_a_failed_submit_releases_its_hold(
     server: OpenAIBatchServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-0000")
-    with pytest.raises(AuthenticationError):
-        submit(BUDGET, prompts("one"))
+    status, out, _, ids = submit(BUDGET, prompts("one"))
+    assert status == 6 and ids == [] and out[0]["error"]["type"] == "AuthenticationError"
     assert held() == 0.0
 
 
@@ -186,3 +187,33 @@ def test_collecting_with_no_ledger_still_drops_the_hold(server: OpenAIBatchServe
     status, out, _ = run(BUDGET, batch_results=ids[0], use_ledger=False)
     assert status == 0 and out[0]["text"] == "answer to one"
     assert held() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("record", "why"),
+    [
+        ("[1, 2]", "not a batch record"),
+        ('{"a":' * 5000 + "1" + "}" * 5000, "nested too deep"),
+        (b"\xff\xfe", "can't decode"),
+    ],
+    ids=["a-list", "nested", "binary"],
+)
+def test_a_damaged_batch_record_is_one_line_exit_2(record: str | bytes, why: str) -> None:
+    from convergio_llm.routing import batches
+
+    os.makedirs(batches.batches_dir(), exist_ok=True)
+    with open(os.path.join(batches.batches_dir(), "b1.json"), "wb") as fh:
+        fh.write(record if isinstance(record, bytes) else record.encode())
+    for flag in ("--batch-status", "--batch-results"):
+        done = llm("run", flag, "b1")
+        assert done.code == 2 and done.stdout == ""
+        assert done.stderr.startswith("llm: error: batch record ") and why in done.stderr
+        assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("batch_id", ["", "   ", "x" * 5000])
+def test_an_empty_or_overlong_batch_id_is_refused_in_one_line(batch_id: str) -> None:
+    for flag in ("--batch-status", "--batch-results"):
+        done = llm("run", flag, batch_id)
+        assert done.code == 2
+        assert done.stderr.startswith("llm: error: not a batch id") and len(done.stderr) < 200

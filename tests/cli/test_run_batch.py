@@ -20,7 +20,7 @@ from convergio_llm.cli.batch_impl import BatchNotReady
 from convergio_llm.cli.context import Environment
 from convergio_llm.cli.exit_status import status_for
 from convergio_llm.cli.run_impl import RunOptions, run_command
-from convergio_llm.providers.errors import AuthenticationError, InputError
+from convergio_llm.providers.errors import InputError
 from convergio_llm.providers.registry import Registry
 from convergio_llm.routing.config import Config
 from convergio_llm.routing.context import Context
@@ -251,7 +251,16 @@ def test_a_rejected_key_at_submit_is_one_error_exit_6(
     server: OpenAIBatchServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-0000")
-    with pytest.raises(AuthenticationError) as caught:
-        submit(prompts("one"))
-    assert status_for(caught.value) == 6
+    # Every line of the batch that was not submitted gets its error object: none is lost.
+    status, out, err = run(
+        prompts("one", "two"), jsonl=True, batch=True, policy=Policy(model="openai:gpt-5-mini")
+    )
+    assert status == 6
+    assert [(o["id"], o["line"], o["error"]["type"]) for o in out] == [
+        ("q0", 1, "AuthenticationError"),
+        ("q1", 2, "AuthenticationError"),
+    ]
+    assert {o["error"]["exit_code"] for o in out} == {6}
+    assert len(err.splitlines()) == 1
+    assert "line(s) 1, 2: batch to openai:gpt-5-mini not submitted" in err
     assert server.batches == {}

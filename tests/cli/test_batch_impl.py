@@ -48,7 +48,7 @@ def run(
     cfg = Config(data=config)
     stdin = "".join(line + "\n" for line in lines or [])
     env = Environment(
-        stdin=io.BytesIO(stdin.encode()),
+        stdin=io.BytesIO(stdin.encode("utf-8", "surrogateescape")),
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         environ={},

@@ -95,7 +95,7 @@ def check_reported(out: list[dict[str, object]], err: str, bads: dict[int, bytes
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    # All blank is "stdin is empty" (exit 2, tested in test_bad_lines.py): one line at least.
+    # All blank is "stdin is empty" (exit 2, tested in test_pipe_contract.py): one line at least.
     kinds=st.lists(line, min_size=1, max_size=10).filter(lambda k: any(x != "blank" for x, _ in k)),
     concurrency=st.sampled_from(["1", "3"]),
 )

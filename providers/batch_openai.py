@@ -23,7 +23,7 @@ from convergio_llm.providers.batch import (
     sdk_call,
 )
 from convergio_llm.providers.error_map import map_exception
-from convergio_llm.providers.errors import LLMError
+from convergio_llm.providers.errors import LLMError, ProviderError
 
 ENDPOINT = "/v1/chat/completions"
 STATES = {
@@ -95,8 +95,7 @@ class OpenAIBatches:
             if file_id:
                 for line in self._file(provider, file_id).splitlines():
                     if line.strip():
-                        obj = json.loads(line)
-                        found[str(obj["custom_id"])] = _result(provider, obj, model)
+                        _read_line(provider, line, model, found)
         return found
 
     def _batch(self, provider: Provider, batch_id: str) -> Any:
@@ -115,6 +114,24 @@ class OpenAIBatches:
             lambda exc: map_exception(exc, provider.name),
         )
         return str(content.text)
+
+
+def _read_line(provider: Provider, line: str, model: str, found: dict[str, Result]) -> None:
+    """One line of a results file into `found`. A line that names no request (not JSON, no
+    custom_id) answers nothing: its request is reported as not run. A line that names one
+    but is malformed is that request's error: never an internal error, never a lost line."""
+    try:
+        obj = json.loads(line)
+        custom_id = str(obj["custom_id"])
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return
+    try:
+        found[custom_id] = _result(provider, obj, model)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        found[custom_id] = ProviderError(
+            f"the batch's result for this request is malformed ({type(exc).__name__})",
+            provider.name,
+        )
 
 
 def _body(provider: Provider, request: Request, model: str) -> dict[str, Any]:

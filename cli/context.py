@@ -136,6 +136,12 @@ class ScrubbedStream:
         from convergio_llm.providers.errors import scrub
 
         with self._lock:
+            if not self._pending and text.endswith("\n"):
+                # A whole line (every JSONL and diagnostic write): nothing to hold, since a
+                # URL cannot span a newline and an environment variable's secret holds none.
+                # The common case, kept to one check: `route --jsonl` writes thousands a second.
+                self.stream.write(scrub(text))
+                return len(text)
             joined = self._pending + text
             cut = _held_from(joined)
             self._pending = joined[cut:]

@@ -157,6 +157,11 @@ class ScrubbedStream:
         self._release()
         self.stream.flush()
 
+    def flush_ready(self) -> None:
+        """Flush what has been written, keeping the held tail: what a streamed answer calls
+        after each token, so the tail still waits for the token that may complete it."""
+        self.stream.flush()
+
     def close(self) -> None:
         self._release()
         self.stream.close()

@@ -275,10 +275,13 @@ def _wrote_text(attempts: list[Attempt]) -> bool:
 
 def _writer(env: Environment) -> Any:
     out = env.stdout
+    # Each token is flushed as it comes, but not a tail held back as maybe half a secret
+    # (cli/context.py): the next token, or the answer's end, releases it.
+    flush = getattr(out, "flush_ready", out.flush)
 
     def write(text: str) -> None:
         out.write(text)
-        out.flush()
+        flush()
 
     return write
 

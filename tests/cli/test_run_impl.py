@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from convergio_llm.providers.errors import MIN_RUN
 from convergio_llm.routing.decision import SCHEMA as DECISION
 from tests.cli.test_batch_impl import run as run_batch
 from tests.cli.test_run_batch import CONFIG
 from tests.conftest import llm
+from tests.servers.openai import OpenAIServer
 from tests.servers.openai_batch import OpenAIBatchServer
 
 ERROR = "convergio-llm/error/v1"
@@ -155,3 +157,26 @@ def test_a_batch_reports_each_bad_line_by_number_and_answers_each_good_one(
 
 def _submit(lines: list[str], policy: object) -> tuple[int, list[dict[str, object]], str]:
     return run_batch(CONFIG, lines, jsonl=True, batch=True, policy=policy)
+
+
+KEY = "sk-ant-api03-Zq8Wv2Lm9Xc4Rt7Yb1Nk6Hs3Gd5Jf0Pe"
+
+
+class SplitKeyServer(OpenAIServer):
+    """Streams an answer that holds a key, cut inside the key at every token boundary."""
+
+    def _tokens(self, body: dict[str, object]) -> list[str]:
+        return ["Your key: sk-ant-api", "03-Zq8Wv", "2Lm9Xc4Rt7", "Yb1Nk6Hs3Gd5Jf0P", "e, ok"]
+
+
+def test_a_key_streamed_in_pieces_is_scrubbed_and_the_rest_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)  # a secret of this process
+    with SplitKeyServer(reply="five words, one a token") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        done = llm("run", "-m", "openai:gpt-5-mini", "--no-cache", stdin="hi")
+    assert done.code == 0, done.stderr
+    assert done.stdout == "Your key: [redacted], ok\n"
+    for start in range(len(KEY) - MIN_RUN + 1):
+        assert KEY[start : start + MIN_RUN] not in done.stdout + done.stderr

@@ -31,6 +31,7 @@ DEFAULT_COOLDOWN_S = 60.0
 # However long a server asks, forget it after a day: a wrong clock must not ban it for ever.
 MAX_COOLDOWN_S = 86400.0
 FILE_NAME = "cooldown.json"
+_LAST_PRINTABLE = 253402300800.0  # 10000-01-01: the first date strftime cannot print
 
 
 class Cooldown(NamedTuple):
@@ -83,6 +84,10 @@ def read(path: str, now: float | None = None) -> dict[str, Cooldown]:
         for name, entry in data.items():
             until, reason = float(entry["until"]), str(entry["reason"])
             if until > now:
+                if until >= _LAST_PRINTABLE:
+                    # An edited file (`Infinity`, 1e300): no date to say it until, and
+                    # refusing the call would fail printing one. A day, as the longest wait.
+                    until = now + MAX_COOLDOWN_S
                 found[str(name)] = Cooldown(str(name), until, reason)
         return found
     except (OSError, ValueError, TypeError, KeyError, AttributeError):

@@ -65,6 +65,20 @@ def test_a_corrupt_or_missing_file_reads_as_nothing_cooling(tmp_path: Path) -> N
     assert set(cooldown.read(str(path), now=NOW)) == {"a"}
 
 
+def test_a_time_no_date_can_show_reads_as_a_day_and_nan_as_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "cooldown.json"
+    reason = "429 rate limited"
+    path.write_text(
+        '{"a": {"until": Infinity, "reason": "r"}, "b": {"until": 1e300, "reason": "r"},'
+        ' "c": {"until": NaN, "reason": "r"}}'.replace('"r"', json.dumps(reason))
+    )
+    found = cooldown.read(str(path), NOW)
+    assert set(found) == {"a", "b"}
+    assert {c.until for c in found.values()} == {NOW + cooldown.MAX_COOLDOWN_S}
+    # Before the cap, refusing the call failed on the date: OverflowError, an internal error.
+    assert "cooling down until" in str(cooldown.refusal(found["a"], NOW))
+
+
 def test_routing_leaves_a_cooling_provider_out_and_says_until_when() -> None:
     entry = cooldown.Cooldown("anthropic", 4_000_000_000.0, "429 rate limited, retry-after 60 s")
     cooldown.write(cooldown.cooldown_file(), [entry])

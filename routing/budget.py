@@ -192,7 +192,7 @@ def batch_plan(
     total = 0.0
     capped = []
     for request in requests:
-        wanted = output_estimate(request, config)
+        wanted = max(1, output_estimate(request, config))  # as CallPlan.fit: one token at least
         total += price.cost(estimate_tokens(request.prompt_text), wanted, batch=True)
         fixed = request.max_tokens is not None
         capped.append(request if fixed else request.with_params(max_tokens=wanted))

@@ -126,3 +126,23 @@ def test_an_unreadable_ledger_leaves_no_budget_to_spend() -> None:
     ledger_path().parent.mkdir(parents=True)
     ledger_path().write_bytes(b"not a database" * 100)
     assert budget.remaining_budget(context("budgets: {daily_usd: 5}\n").config) == 0.0
+
+
+def test_a_batch_is_priced_whole_at_the_batch_price_with_each_output_capped() -> None:
+    config = Config(
+        data={
+            "prices": {
+                "openai:m": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "batch_discount": 0.5}
+            },
+            "budgets": {"estimate_output_tokens": 100},
+        }
+    )
+    open_ended = Request.from_prompt("x" * 400)  # ~100 input tokens
+    bounded = Request.from_prompt("x" * 400).with_params(max_tokens=10)
+    total, sent = budget.batch_plan("openai", "m", [open_ended, bounded], config)
+    assert [r.max_tokens for r in sent] == [100, 10]
+    price = budget.call_plan("openai", "m", open_ended, config)
+    assert price is not None
+    full = price.cost(100) + price.price.cost(price.input_tokens, 10)
+    assert total == pytest.approx(full * 0.5)  # the batch discount
+    assert budget.batch_plan("openai", "unpriced", [open_ended], config) == (None, [open_ended])

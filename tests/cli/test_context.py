@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convergio_llm.cli.context import Environment, ScrubbedStream
-from convergio_llm.providers.errors import MIN_RUN, secret_values
+from convergio_llm.providers.errors import MIN_RUN, register_secret_env, secret_values
 
 KEY = "sk-ant-api03-Zq8Wv2Lm9Xc4Rt7Yb1Nk6Hs3Gd5Jf0Pe"
 PASSWORD = "S3cretPassw0rd"
@@ -21,6 +21,10 @@ PASSWORD = "S3cretPassw0rd"
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("DB_PASSWORD", PASSWORD)
+    # Which variables hold secrets is cached by the environment's size (providers/errors.py):
+    # after another test swapped one variable for another, DB_PASSWORD could be missed.
+    # Declaring the names clears that cache.
+    register_secret_env("ANTHROPIC_API_KEY", "DB_PASSWORD")
 
 
 class Recorder(io.StringIO):

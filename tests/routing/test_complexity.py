@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convergio_llm.routing import complexity
+from convergio_llm.routing import complexity_features as cf
 from convergio_llm.routing.complexity import assess, label_for
 from tests.routing.router_metrics import apgr, cpt
 
@@ -121,7 +122,7 @@ _PIECES = [
 @given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sampled_from([" ", "", "\n", "-"]))
 def test_fast_features_match_the_one_regex_path(pieces: list[str], joiner: str) -> None:
     text = joiner.join(pieces)
-    assert complexity.features(text) == complexity._features(text, fast=False)
+    assert complexity.features(text) == cf._features(text, fast=False)
 
 
 def test_fast_features_match_on_the_dev_set() -> None:
@@ -130,7 +131,7 @@ def test_fast_features_match_on_the_dev_set() -> None:
         variants = (text, text.lower(), text.upper(), text.replace(" ", "\n"))
         unicode = (f"{text} è", text.replace("s", "ſ"), text.replace(" ", "\u00a0"))
         for variant in variants + unicode:
-            assert complexity.features(variant) == complexity._features(variant, fast=False)
+            assert complexity.features(variant) == cf._features(variant, fast=False)
 
 
 def test_word_groups_dictionary_says_what_the_one_alternation_says() -> None:
@@ -139,7 +140,7 @@ def test_word_groups_dictionary_says_what_the_one_alternation_says() -> None:
     import re
     import string
 
-    from convergio_llm.routing import complexity as c
+    from convergio_llm.routing import complexity_features as c
 
     for words in c._CUES.values():
         for alternative in words.split("|"):
@@ -164,5 +165,5 @@ _LINE_PIECES = ["\n", " ", "\t", "\r", "x", "A)", "(b)", "c)", "1.", "12)", "- i
 @given(st.lists(st.sampled_from(_LINE_PIECES), max_size=16), st.sampled_from([" ", "", "\n"]))
 def test_line_start_counts_match_findall(pieces: list[str], joiner: str) -> None:
     text = joiner.join(pieces)
-    for pattern in (complexity._ENUMERATED, complexity._CHOICES):
-        assert complexity._count_at_line_starts(pattern, text) == len(pattern.findall(text))
+    for pattern in (cf._ENUMERATED, cf._CHOICES):
+        assert cf._count_at_line_starts(pattern, text) == len(pattern.findall(text))

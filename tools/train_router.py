@@ -131,25 +131,30 @@ def design(prompts: list[str], vocab: dict[str, int] | None = None):
     return csr, dense, vocab
 
 
-def fit(csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray):
+def fit(csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray, groups):
+    """Weighted logistic regression by full-batch Adam from zeros. `groups` gives each row's
+    source (an index): every source gets its own intercept while training (fixed effects),
+    so the word and dense weights learn what makes a prompt harder than others of its own
+    benchmark rather than which benchmark it is from; the shipped bias is the intercepts'
+    weighted mean. Leave-one-source-out (tools/loso_router.py) chose this: it ranks an
+    unseen source's prompts better than one shared intercept does (ROUTER_CARD.md)."""
     indptr, indices, values = csr
     lengths = np.diff(indptr)
     rows = np.repeat(np.arange(len(y)), lengths)
-    w = np.zeros(n_vocab)
-    v = np.zeros(dense.shape[1])
-    b = 0.0
-    params = [np.zeros(n_vocab), np.zeros(dense.shape[1]), np.zeros(1)]
+    n_groups = int(groups.max()) + 1
+    params = [np.zeros(n_vocab), np.zeros(dense.shape[1]), np.zeros(n_groups)]
     m = [np.zeros_like(p) for p in params]
     s = [np.zeros_like(p) for p in params]
     total = weights.sum()
     for step in range(1, STEPS + 1):
-        z = np.bincount(rows, weights=values * w[indices], minlength=len(y)) + dense @ v + b
+        w, v, b = params
+        z = np.bincount(rows, weights=values * w[indices], minlength=len(y)) + dense @ v + b[groups]
         p = 1 / (1 + np.exp(-z))
         g = (p - y) * weights / total
         grads = [
             np.bincount(indices, weights=values * g[rows], minlength=n_vocab) + L2 * w,
             dense.T @ g,
-            np.array([g.sum()]),
+            np.bincount(groups, weights=g, minlength=n_groups),
         ]
         for i, grad in enumerate(grads):  # Adam, lr 0.05
             m[i] = 0.9 * m[i] + 0.1 * grad
@@ -157,29 +162,48 @@ def fit(csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray
             mhat = m[i] / (1 - 0.9**step)
             shat = s[i] / (1 - 0.999**step)
             params[i] = params[i] - 0.05 * mhat / (np.sqrt(shat) + 1e-8)
-        w, v, b = params[0], params[1], float(params[2][0])
-    return w, v, b
+    w, v, b = params
+    share = np.bincount(groups, weights=weights, minlength=n_groups) / total
+    return w, v, float(share @ b)
 
 
-def train(data: Path) -> dict:
-    prompts, y, sources = training_set(data)
-    # Each source weighs the same in total, so MMLU-Pro's thousands do not drown the rest.
+def source_weights(sources: list[str]) -> np.ndarray:
+    """Each source weighs √(its share), so MMLU-Pro's thousands do not drown the rest; the
+    synthetic prompts weigh EASY_WEIGHT of that."""
     per_source: dict[str, int] = defaultdict(int)
     for s in sources:
         per_source[s] += 1
-    sample_weight = np.array([1.0 / per_source[s] for s in sources])
-    sample_weight = np.sqrt(sample_weight * len(prompts) / len(per_source))
-    sample_weight[np.array(sources) == "easy_chat"] *= EASY_WEIGHT
+    weights = np.array([1.0 / per_source[s] for s in sources])
+    weights = np.sqrt(weights * len(sources) / len(per_source))
+    weights[np.array(sources) == "easy_chat"] *= EASY_WEIGHT
+    return weights
+
+
+def fit_model(
+    prompts: list[str], y: np.ndarray, sources: list[str], fixed_effects: bool = True
+) -> dict:
+    """The shipped model's fields (bias, dense, weights) trained on these prompts; with
+    `fixed_effects` False, one shared intercept (the design before 0.3, for comparison)."""
+    names_of_sources = sorted(set(sources))
+    groups = np.array([names_of_sources.index(s) if fixed_effects else 0 for s in sources])
     csr, dense, vocab = design(prompts)
-    w, v, b = fit(csr, dense, y, len(vocab), sample_weight)
+    w, v, b = fit(csr, dense, y, len(vocab), source_weights(sources), groups)
     names = list(vocab)
     order = sorted(range(len(names)), key=lambda i: (-abs(w[i]), names[i]))[:KEEP]
     weights = {names[i]: round(float(w[i]), 4) for i in sorted(order, key=lambda i: names[i])}
-    model = {
+    return {
         "bias": round(b, 4),
         "dense": {k: round(float(x), 4) for k, x in zip(scorer.DENSE, v, strict=True)},
         "weights": {k: x for k, x in weights.items() if x != 0.0},
     }
+
+
+def train(data: Path) -> dict:
+    prompts, y, sources = training_set(data)
+    per_source: dict[str, int] = defaultdict(int)
+    for s in sources:
+        per_source[s] += 1
+    model = fit_model(prompts, y, sources)
     digest = hashlib.sha256()
     for path in (
         *(data / n for n in ("pairs.jsonl", *EXTRA_FILES, *MATRIX_FILES)),

@@ -68,7 +68,8 @@ def test_the_random_baseline_is_the_expectation_over_random_routers() -> None:
         order = random.Random(seed)
         for k, (_, q) in enumerate(quality_curve([order.random() for _ in rows], weak, strong)):
             sums[k] += q / seeds
-    (x0, y0), (x1, y1) = random_curve(rows)
+    (start, y0), (end, y1) = random_curve(rows)
+    assert (start, end) == (0.0, 1.0)
     for k, mean in enumerate(sums):
         assert mean == pytest.approx(y0 + (y1 - y0) * k / len(rows), abs=0.01)
 

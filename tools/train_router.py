@@ -17,6 +17,10 @@ What it trains on (never on rows whose licence forbids shipping weights):
   project, each labelled "the weak model is enough" (the public data hold no easy chat).
 Rows of one prompt are merged: the target is the share of its weak/strong pairs where the
 strong model did strictly better (0/1 outcomes, grades and preferences alike).
+
+Two fits over the same features are summed into the shipped linear model: one with an
+intercept per source (what is hard within a benchmark) and, at KIND_WEIGHT, one with a
+shared intercept (which kinds of work are hard). tools/loso_router.py measures the choice.
 """
 
 from __future__ import annotations

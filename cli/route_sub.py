@@ -31,7 +31,10 @@ def route_eval(
         typer.Option("--by", metavar="FIELD", help="Break the scores down by this field."),
     ] = None,
 ) -> None:
-    """Score the router's decisions against a labelled set of prompts."""
+    """Score the router's decisions against a labelled set of prompts.
+
+    Beside the router: prompt length, and random routing as its exact expectation over
+    every random order (APGR 0.5), not one seed's draw."""
     from convergio_llm.cli.route_eval import eval_command
 
     finish(eval_command(ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by))

@@ -8,7 +8,8 @@ the weak one. Quality q(c) is the mean per-prompt outcome of whichever model ans
 - CPT(x): the smallest c with PGR(c) >= x.
 - strong share for 95% quality: the smallest c with q(c) >= 0.95 · q(1).
 Ties in the score are broken at random in expectation: the curve is a straight line across
-a block of equal scores, so a constant score gets APGR 0.5, as random routing does.
+a block of equal scores, so a constant score gets APGR 0.5, as random routing does; the
+random baseline is that expectation, exact (`random_curve`), not one seed's draw.
 
 Pure Python (no numpy): `llm route eval` must not need the training extras.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby, pairwise
 from typing import NamedTuple
@@ -94,22 +94,17 @@ def evaluate(scores: Sequence[float], rows: Sequence[Row]) -> Metrics:
     return metrics_of_curve(quality_curve(scores, weak, strong), len(rows))
 
 
-RANDOM_SEEDS = 20
-
-
 def random_curve(rows: Sequence[Row]) -> list[tuple[float, float]]:
-    """The mean curve of RANDOM_SEEDS seeded random orders, at every share k/n: the random
-    router computed the same way as the others, and the same on every run."""
+    """The expected curve of a router that picks prompts uniformly at random, exactly: after
+    routing any k of n prompts, each prompt has gone strong with probability k/n, so the
+    expected quality is linear from weak-only to strong-only (APGR exactly 0.5, CPT(x) = x).
+    The expectation over every random router, not one seed's draw."""
     n = len(rows)
-    weak = [r.weak for r in rows]
-    strong = [r.strong for r in rows]
-    sums = [0.0] * (n + 1)
-    for seed in range(RANDOM_SEEDS):
-        rng = random.Random(seed)
-        scores = [rng.random() for _ in rows]
-        for k, (_, q) in enumerate(quality_curve(scores, weak, strong)):
-            sums[k] += q
-    return [(k / n, s / RANDOM_SEEDS) for k, s in enumerate(sums)]
+    if n == 0:
+        raise ValueError("no rows to evaluate")
+    weak = math.fsum(r.weak for r in rows) / n
+    strong = math.fsum(r.strong for r in rows) / n
+    return [(0.0, weak), (1.0, strong)]
 
 
 def length_score(prompt: str) -> float:

@@ -117,15 +117,38 @@ def _cached_weights(model: Model, tokens: list[str]) -> float:
 _TABLE = 1024
 _LOG1P = [math.log1p(i) for i in range(_TABLE)]
 _INV_SQRT = [0.0] + [1.0 / math.sqrt(i) for i in range(1, _TABLE)]
-_NAMES: dict[str, str] = {}  # token → the name an explanation gives it (its key)
+_NAMES: dict[str, str] = {}  # token → the name an explanation gives it (shipped model)
+# What an explanation calls the whole-prompt signals and the shapes of a word the model
+# has no weight for (its weight is then its shapes' alone): words a user can read.
+SIGNAL_NAMES = {
+    "log_words": "prompt length",
+    "log_lines": "lines in the prompt",
+    "questions": "question marks",
+    "code_fence": "a code block",
+}
+SHAPE_NAMES = {
+    "#digit": "numbers",
+    "#symbol": "symbols",
+    "#long": "long words",
+    "#cap": "capitalised words",
+}
 
 
-def _name(token: str) -> str:
+def name_of(token: str, weights: dict[str, float]) -> str:
+    """The token's word when the model weighs it, else what its shapes are called."""
+    key = key_of(token)
+    if key in weights:
+        return key
+    shapes = [SHAPE_NAMES[s] for s in shapes_of(token) if s in weights]
+    return " + ".join(shapes) or key or token
+
+
+def _name(token: str, weights: dict[str, float]) -> str:
     name = _NAMES.get(token)
     if name is None:
         if len(_NAMES) > 100_000:
             _NAMES.clear()
-        name = _NAMES[token] = key_of(token) or token
+        name = _NAMES[token] = name_of(token, weights)
     return name
 
 
@@ -140,26 +163,28 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
     if model is None:
         model = shipped()
         total = _cached_weights(model, tokens)
-        weight_of = _TOKENS.__getitem__
+        weight_of, named = _TOKENS.__getitem__, _name
     else:
         found = {t: _token_weight(model, t) for t in tokens}
         total, weight_of = math.fsum(map(found.__getitem__, tokens)), found.__getitem__
+        named = name_of
     if n < _TABLE:
         log_words, per_token = _LOG1P[n], _INV_SQRT[n]
     else:
         log_words, per_token = math.log1p(n), 1.0 / math.sqrt(n)
     w_words, w_lines, w_questions, w_fence = model.dense
-    terms = {"log_words": w_words * log_words}
+    names = SIGNAL_NAMES
+    terms = {names["log_words"]: w_words * log_words}
     if "\n" in text:
-        terms["log_lines"] = w_lines * math.log1p(text.count("\n"))
+        terms[names["log_lines"]] = w_lines * math.log1p(text.count("\n"))
     if "?" in text:
-        terms["questions"] = w_questions * min(text.count("?"), 5) / 5.0
+        terms[names["questions"]] = w_questions * min(text.count("?"), 5) / 5.0
     if "```" in text:
-        terms["code_fence"] = w_fence
+        terms[names["code_fence"]] = w_fence
     z = model.bias + total * per_token + sum(terms.values())
     ranked = sorted(set(tokens), key=weight_of)
     for token in ranked[:3] + ranked[3:][-3:]:
-        name = _name(token)
+        name = named(token, model.words)
         terms[name] = terms.get(name, 0.0) + weight_of(token) * tokens.count(token) * per_token
     ordered = sorted(terms.items(), key=_by_size)
     explained = {

@@ -17,6 +17,10 @@ What it trains on (never on rows whose licence forbids shipping weights):
   project, each labelled "the weak model is enough" (the public data hold no easy chat).
 Rows of one prompt are merged: the target is the share of its weak/strong pairs where the
 strong model did strictly better (0/1 outcomes, grades and preferences alike).
+
+Two fits over the same features are summed into the shipped linear model: one with an
+intercept per source (what is hard within a benchmark) and, at KIND_WEIGHT, one with a
+shared intercept (which kinds of work are hard). tools/loso_router.py measures the choice.
 """
 
 from __future__ import annotations
@@ -56,8 +60,9 @@ FRONTIER = (
     "gemini-1.5-pro-002",
 )
 MATRIX_FILES = ("matrix_mmlupro.jsonl", "matrix_zeroeval_crux_math.jsonl")
-# Billions of parameters a class stands for (tiny: no data, extrapolated to this size).
-NOMINAL_B = {"tiny": 0.5, "small": 3.0, "medium": 8.0}
+# The tiny class (< 1.5B, no public data): the score quantiles of the dev prompts where
+# its `medium` and `complex` thresholds sit (a prior, ROUTER_CARD.md).
+TINY_QUANTILES = (0.5, 0.8)
 # Cloud when the local model more likely than not falls short; the top tier when it very
 # likely does.
 MEDIUM_P = 0.5
@@ -71,6 +76,8 @@ SHORT_HARD = ROOT / "tools" / "short_hard.txt"  # its counterweight: short, stro
 # their size would (5-fold cross-validation on the train split found the router's held-out
 # APGR the same at 0, 0.2 and 1, so the smallest weight that keeps "hello" local is used).
 EASY_WEIGHT = 0.2
+# The across-source fit's share of the logit (tools/loso_router.py measures each choice).
+KIND_WEIGHT = 0.5
 KEEP = 4000  # the largest weights kept in the shipped file (cold start reads them all)
 
 
@@ -131,55 +138,112 @@ def design(prompts: list[str], vocab: dict[str, int] | None = None):
     return csr, dense, vocab
 
 
-def fit(csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray):
+def fit(
+    csr, dense: np.ndarray, y: np.ndarray, n_vocab: int, weights: np.ndarray, groups, tied=None
+):
+    """Weighted logistic regression by full-batch Adam from zeros. `groups` gives each row's
+    source (an index): every source gets its own intercept while training (fixed effects),
+    so the word and dense weights learn what makes a prompt harder than others of its own
+    benchmark rather than which benchmark it is from; the shipped bias is the intercepts'
+    weighted mean. Leave-one-source-out (tools/loso_router.py) chose this: it ranks an
+    unseen source's prompts better than one shared intercept does (ROUTER_CARD.md).
+    The `tied` group (the synthetic prompts) has no intercept of its own: it uses the
+    shipped bias, so "hello" is easy against the benchmarks, not only within its file."""
     indptr, indices, values = csr
     lengths = np.diff(indptr)
     rows = np.repeat(np.arange(len(y)), lengths)
-    w = np.zeros(n_vocab)
-    v = np.zeros(dense.shape[1])
-    b = 0.0
-    params = [np.zeros(n_vocab), np.zeros(dense.shape[1]), np.zeros(1)]
+    n_groups = int(groups.max()) + 1
+    params = [np.zeros(n_vocab), np.zeros(dense.shape[1]), np.zeros(n_groups)]
     m = [np.zeros_like(p) for p in params]
     s = [np.zeros_like(p) for p in params]
     total = weights.sum()
+    share = np.bincount(groups, weights=weights, minlength=n_groups)
+    if tied is not None:
+        share[tied] = 0.0
+    share /= share.sum()  # the shipped bias: the other intercepts' weighted mean
     for step in range(1, STEPS + 1):
-        z = np.bincount(rows, weights=values * w[indices], minlength=len(y)) + dense @ v + b
+        w, v, b = params
+        if tied is not None:
+            b = b.copy()
+            b[tied] = share @ b
+        z = np.bincount(rows, weights=values * w[indices], minlength=len(y)) + dense @ v + b[groups]
         p = 1 / (1 + np.exp(-z))
         g = (p - y) * weights / total
         grads = [
             np.bincount(indices, weights=values * g[rows], minlength=n_vocab) + L2 * w,
             dense.T @ g,
-            np.array([g.sum()]),
+            np.bincount(groups, weights=g, minlength=n_groups),
         ]
+        if tied is not None:  # the tied group's gradient flows to the mean it uses
+            grads[2] += share * grads[2][tied]
+            grads[2][tied] = 0.0
         for i, grad in enumerate(grads):  # Adam, lr 0.05
             m[i] = 0.9 * m[i] + 0.1 * grad
             s[i] = 0.999 * s[i] + 0.001 * grad * grad
             mhat = m[i] / (1 - 0.9**step)
             shat = s[i] / (1 - 0.999**step)
             params[i] = params[i] - 0.05 * mhat / (np.sqrt(shat) + 1e-8)
-        w, v, b = params[0], params[1], float(params[2][0])
-    return w, v, b
+    w, v, b = params
+    return w, v, float(share @ b)
 
 
-def train(data: Path) -> dict:
-    prompts, y, sources = training_set(data)
-    # Each source weighs the same in total, so MMLU-Pro's thousands do not drown the rest.
+def source_weights(sources: list[str]) -> np.ndarray:
+    """Each source weighs √(its share), so MMLU-Pro's thousands do not drown the rest; the
+    synthetic prompts weigh EASY_WEIGHT of that."""
     per_source: dict[str, int] = defaultdict(int)
     for s in sources:
         per_source[s] += 1
-    sample_weight = np.array([1.0 / per_source[s] for s in sources])
-    sample_weight = np.sqrt(sample_weight * len(prompts) / len(per_source))
-    sample_weight[np.array(sources) == "easy_chat"] *= EASY_WEIGHT
+    weights = np.array([1.0 / per_source[s] for s in sources])
+    weights = np.sqrt(weights * len(sources) / len(per_source))
+    weights[np.array(sources) == "easy_chat"] *= EASY_WEIGHT
+    return weights
+
+
+Fitted = tuple[np.ndarray, np.ndarray, float]  # word weights, dense weights, bias
+
+
+def fit_both(
+    prompts: list[str], y: np.ndarray, sources: list[str]
+) -> tuple[dict[str, int], Fitted, Fitted]:
+    """The vocabulary, the within-source fit (per-source intercepts) and the across-source
+    fit (one shared intercept, which also learns which kind of work is harder)."""
+    names_of_sources = sorted(set(sources))
+    groups = np.array([names_of_sources.index(s) for s in sources])
     csr, dense, vocab = design(prompts)
-    w, v, b = fit(csr, dense, y, len(vocab), sample_weight)
+    weights = source_weights(sources)
+    tied = names_of_sources.index("easy_chat") if "easy_chat" in names_of_sources else None
+    within = fit(csr, dense, y, len(vocab), weights, groups, tied)
+    across = fit(csr, dense, y, len(vocab), weights, np.zeros(len(y), dtype=np.int64))
+    return vocab, within, across
+
+
+def blended(vocab: dict[str, int], within: Fitted, across: Fitted, kind: float) -> dict:
+    """The shipped model's fields: logit = within + kind · across. A sum of two linear
+    models is one linear model, so inference costs what one does."""
+    w = within[0] + kind * across[0]
+    v = within[1] + kind * across[1]
+    b = within[2] + kind * across[2]
     names = list(vocab)
     order = sorted(range(len(names)), key=lambda i: (-abs(w[i]), names[i]))[:KEEP]
     weights = {names[i]: round(float(w[i]), 4) for i in sorted(order, key=lambda i: names[i])}
-    model = {
+    return {
         "bias": round(b, 4),
         "dense": {k: round(float(x), 4) for k, x in zip(scorer.DENSE, v, strict=True)},
         "weights": {k: x for k, x in weights.items() if x != 0.0},
     }
+
+
+def fit_model(prompts: list[str], y: np.ndarray, sources: list[str]) -> dict:
+    """The shipped model's fields (bias, dense, weights) trained on these prompts."""
+    return blended(*fit_both(prompts, y, sources), KIND_WEIGHT)
+
+
+def train(data: Path) -> dict:
+    prompts, y, sources = training_set(data)
+    per_source: dict[str, int] = defaultdict(int)
+    for s in sources:
+        per_source[s] += 1
+    model = fit_model(prompts, y, sources)
     digest = hashlib.sha256()
     for path in (
         *(data / n for n in ("pairs.jsonl", *EXTRA_FILES, *MATRIX_FILES)),
@@ -222,14 +286,21 @@ def calibrations(data: Path, model_text: str) -> dict:
                 ys.append(sum(behind) / len(behind))
         a, b = _platt(np.array(xs), np.array(ys))
         out[strength] = _thresholds(a, b, rows=len(xs))
-    # No public data measures a model under 2B, so `tiny` is extrapolated: the Platt
-    # parameters, linear in log(parameters) through the two measured classes.
-    size = {k: math.log(v) for k, v in NOMINAL_B.items()}
-    step = (size["small"] - size["tiny"]) / (size["medium"] - size["small"])
-    small, medium = out["small"]["platt"], out["medium"]["platt"]
-    a = small[0] + (small[0] - medium[0]) * step
-    b = small[1] + (small[1] - medium[1]) * step
-    out["tiny"] = _thresholds(a, b, rows=0)
+    # A smaller class never gets higher thresholds than a larger one. With this score the
+    # measured classes barely differ (their models overlap: Qwen2.5-3B and Phi-3.5-mini
+    # beat Mistral-7B-v0.2 and Qwen1.5-7B on these benchmarks), so `small` is capped.
+    for level in ("medium", "complex"):
+        out["small"][level] = min(out["small"][level], out["medium"][level])
+    # No public data measures a model under 2B, and extrapolating two classes that do not
+    # differ says nothing, so `tiny` is a stated prior: such a model sends the harder half
+    # of benchmark-like prompts to the cloud (the median score of the dev prompts) and the
+    # hardest fifth (the 80th percentile) to the top tier, never above `small`'s.
+    scores = sorted(scorer.assess(p, model)[0] for p in sorted(dev))
+    out["tiny"] = {
+        level: min(round(scores[int(q * len(scores))], 4), out["small"][level])
+        for level, q in (("medium", TINY_QUANTILES[0]), ("complex", TINY_QUANTILES[1]))
+    }
+    out["tiny"]["rows"] = 0
     return out
 
 

@@ -54,12 +54,24 @@ def test_agrees_with_the_binary_definition_on_random_cases() -> None:
         assert m.cpt80 == pytest.approx(binary_cpt(scores, [int(y) for y in labels], 0.8))
 
 
-def test_the_random_baseline_is_near_half_and_the_same_every_run() -> None:
+def test_the_random_baseline_is_the_expectation_over_random_routers() -> None:
     rng = random.Random(3)
-    rows = [Row(str(i), rng.random(), rng.random() + 0.5) for i in range(300)]
-    first = compare(rows, len).metrics["random"]
-    assert 0.45 < first.apgr < 0.55
-    assert random_curve(rows) == random_curve(rows)
+    rows = [Row(str(i), rng.random(), rng.random() + 0.5) for i in range(12)]
+    expected = compare(rows, len).metrics["random"]
+    assert expected.apgr == pytest.approx(0.5)
+    assert expected.cpt50 == pytest.approx(0.5) and expected.cpt80 == pytest.approx(0.8)
+    # The mean curve of many seeded random orders converges on the exact one.
+    weak, strong = [r.weak for r in rows], [r.strong for r in rows]
+    seeds = 4000
+    sums = [0.0] * (len(rows) + 1)
+    for seed in range(seeds):
+        order = random.Random(seed)
+        for k, (_, q) in enumerate(quality_curve([order.random() for _ in rows], weak, strong)):
+            sums[k] += q / seeds
+    (start, y0), (end, y1) = random_curve(rows)
+    assert (start, end) == (0.0, 1.0)
+    for k, mean in enumerate(sums):
+        assert mean == pytest.approx(y0 + (y1 - y0) * k / len(rows), abs=0.01)
 
 
 def test_a_strong_model_worse_somewhere_lets_pgr_pass_one() -> None:

@@ -139,3 +139,22 @@ def test_trivial_chat_stays_on_the_default_local_model(prompt: str) -> None:
     assert decision.complexity["label"] == "simple"
     assert decision.tier == "simple" and decision.provider == "llamacpp"
     assert decision.complexity["score"] < scorer.calibrated_thresholds(decision.model)["medium"]
+
+
+def test_explanations_name_signals_and_shapes_in_words() -> None:
+    assert "#long" in WORDS  # the shape this test leans on is weighed
+    text = "```\nCommitteeships Extraordinarily\n```"
+    _, explained = scorer.assess(text)
+    named = {**explained["up"], **explained["down"]}
+    assert set(named) <= {"long words", "a code block", "lines in the prompt", "prompt length"}
+    assert "long words" in named  # the words' shape: the model weighs neither word
+    assert "a code block" in named and "code_fence" not in named
+    # The uncached path (any model) names them the same way.
+    assert scorer.assess(text, scorer.load())[1] == explained
+
+
+def test_a_weighed_word_is_named_by_itself_and_an_unknown_one_by_its_shapes() -> None:
+    model = scorer.shipped()
+    assert scorer.name_of(f"{UP}!", model.words) == UP
+    assert scorer.name_of("Committeeships", model.words) == "long words"
+    assert scorer.name_of("zqxw", model.words) == "zqxw"  # no weight, no weighed shape

@@ -50,3 +50,14 @@ def test_a_provider_message_is_one_line_of_bounded_length() -> None:
 
 def test_one_line_keeps_spaces_inside_a_line() -> None:
     assert one_line("server busy,  try again") == "server busy,  try again"
+
+
+def test_a_secret_variable_swapped_for_another_of_the_same_count_is_still_scrubbed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The names holding secrets are cached; the cache must see a swap, not only a count.
+    monkeypatch.setenv("CONVERGIO_TEST_OLD_API_KEY", "sk-old-secret-value-1234")
+    assert "sk-old-secret-value-1234" not in scrub("key sk-old-secret-value-1234")
+    monkeypatch.delenv("CONVERGIO_TEST_OLD_API_KEY")
+    monkeypatch.setenv("CONVERGIO_TEST_NEW_API_KEY", "sk-new-secret-value-5678")
+    assert scrub("key sk-new-secret-value-5678") == "key [redacted]"

@@ -197,6 +197,22 @@ def llm(
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def run_in_process(
+    *args: str,
+    input: bytes | str | None = b"",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """`run_llm`'s contract — exit status and the UTF-8 bytes of stdout and stderr — through
+    `llm()` in this process: for tests about what `llm` prints and does, not about the
+    process itself. The real entry point is `invoke()` too, without the ~0.3 s CPU of a
+    fresh interpreter importing the app and its SDKs on every call."""
+    data = input.encode() if isinstance(input, str) else (input or b"")
+    result = llm(*args, stdin=data, env=env)
+    return subprocess.CompletedProcess(
+        ["llm", *args], result.code, result.stdout.encode(), result.stderr.encode()
+    )
+
+
 def assert_no_canary(*texts: bytes | str) -> None:
     for text in texts:
         data = text.encode() if isinstance(text, str) else text

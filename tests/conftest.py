@@ -41,17 +41,25 @@ def _is_loopback(address: object) -> bool:
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+# What the in-process guard refused during the current test: code under test that catches
+# every exception would otherwise hide the refusal, so `isolated_env` fails the test on it.
+_refused: list[str] = []
+
+
+def _refuse(what: str) -> AssertionError:
+    _refused.append(what)
+    return AssertionError(f"test tried to {what}")
 
 
 def _guarded_connect(self: socket.socket, address: object) -> None:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-        raise AssertionError(f"test tried to open a non-loopback connection to {address!r}")
+        raise _refuse(f"open a non-loopback connection to {address!r}")
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 
 def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-        raise AssertionError(f"test tried to open a non-loopback connection to {address!r}")
+        raise _refuse(f"open a non-loopback connection to {address!r}")
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
 
 
@@ -68,7 +76,7 @@ def _guard_lookup(event: str, args: tuple[object, ...]) -> None:
         if isinstance(host, bytes):
             host = host.decode(errors="replace")
         if isinstance(host, str) and host != "localhost" and not _is_loopback((host,)):
-            raise AssertionError(f"test tried to look up the non-loopback name {host!r}")
+            raise _refuse(f"look up the non-loopback name {host!r}")
 
 
 sys.addaudithook(_guard_lookup)
@@ -106,7 +114,10 @@ def isolated_env(
     monkeypatch.setenv("CONVERGIO_TEST_NETLOG", str(netlog))
     path = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", str(GUARD_DIR) + (os.pathsep + path if path else ""))
+    _refused.clear()
     yield home
+    if _refused:
+        pytest.fail("this test tried to leave loopback:\n" + "\n".join(_refused))
     if netlog.exists():
         pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
 

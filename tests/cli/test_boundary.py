@@ -65,7 +65,9 @@ def test_a_piped_cloud_decision_is_refused_under_private_and_offline(
     tmp_path: Path, double: AnthropicDouble, flag: str
 ) -> None:
     config = _config(tmp_path, double)
-    result = run_in_process("--config", str(config), "run", flag, "--json", input=_decision(IBAN_PROMPT))
+    result = run_in_process(
+        "--config", str(config), "run", flag, "--json", input=_decision(IBAN_PROMPT)
+    )
     assert result.returncode == 3, result.stderr
     assert _sent(double) == []
     obj = json.loads(result.stdout)

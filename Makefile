@@ -25,8 +25,11 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no tests: that is a failure here, said plainly.
+# One worker per core; a test file stays on one worker, so module-scoped engines and
+# servers start once (README, "Running the tests"). PYTEST_ARGS=-n0 runs it serially.
+PYTEST_ARGS ?= -n auto --dist loadfile
 pytest: install
-	$(VENV)/bin/pytest || { s=$$?; [ $$s -ne 5 ] || echo "pytest collected no tests" >&2; exit $$s; }
+	$(VENV)/bin/pytest $(PYTEST_ARGS) || { s=$$?; [ $$s -ne 5 ] || echo "pytest collected no tests" >&2; exit $$s; }
 
 test: lint typecheck pytest
 

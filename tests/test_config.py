@@ -8,7 +8,7 @@ import pytest
 
 from convergio_llm.providers.errors import ConfigError
 from convergio_llm.routing.config import load_config, parse_config
-from tests.conftest import run_llm
+from tests.conftest import run_in_process
 
 GOOD = """\
 profile: pro
@@ -85,7 +85,7 @@ def test_env_var_names_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_cli_reports_a_bad_config_in_one_line_with_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("budgets:\n  daily_usd: {}\n")
-    result = run_llm("--config", str(path), "run", "-m", "fake:echo", input="hi")
+    result = run_in_process("--config", str(path), "run", "-m", "fake:echo", input="hi")
     assert result.returncode == 2
     err = result.stderr.decode()
     assert err == f"llm: error: {path}:2: 'budgets.daily_usd' must be a non-negative number\n"
@@ -169,7 +169,7 @@ def test_instances_tiers_and_options_that_exist_load() -> None:
 def test_route_and_run_refuse_a_bad_config_the_same_way(tmp_path: Path, command: str) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("providers:\n  mine: {kind: fakee}\n")
-    result = run_llm("--config", str(path), command, "-m", "fake:echo", "hi")
+    result = run_in_process("--config", str(path), command, "-m", "fake:echo", "hi")
     assert result.returncode == 2
     assert result.stdout == b""
     assert result.stderr.decode() == (

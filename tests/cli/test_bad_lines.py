@@ -10,7 +10,7 @@ import pytest
 from convergio_llm.cli.io import MAX_DEPTH, parse_line
 from convergio_llm.providers.errors import InputError
 from convergio_llm.routing.decision import SCHEMA
-from tests.conftest import run_llm
+from tests.conftest import run_in_process
 
 DECISION = {
     "schema": SCHEMA,
@@ -64,7 +64,7 @@ def test_every_bad_line_is_reported_by_number_and_the_rest_runs(command: str) ->
     # route: --online skips the reachability probe (a good line may be routed to the cloud,
     # and probing api.openai.com would need DNS); run: a local fake answers.
     args = [command, "--jsonl", *(["-m", "fake:echo"] if command == "run" else ["--online"])]
-    result = run_llm(*args, input=stdin)
+    result = run_in_process(*args, input=stdin)
     assert result.returncode == 2, result.stderr
     assert b"internal error" not in result.stderr and b"Traceback" not in result.stderr
     out = [json.loads(x) for x in result.stdout.decode().splitlines()]
@@ -78,7 +78,7 @@ def test_every_bad_line_is_reported_by_number_and_the_rest_runs(command: str) ->
 
 def test_an_unknown_decision_version_is_an_error_not_a_prompt() -> None:
     decision = json.dumps({**DECISION, "schema": "convergio-llm/decision/v2"})
-    result = run_llm("run", "-m", "fake:echo", input=decision)
+    result = run_in_process("run", "-m", "fake:echo", input=decision)
     assert result.returncode == 2
     assert result.stdout == b""
     stderr = result.stderr.decode()

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_llm
-from tests.servers.tiny_mlx import tiny_mlx_model  # noqa: F401  (a fixture)
+from tests.conftest import run_in_process
 
 pytestmark = pytest.mark.engine
 
@@ -22,13 +21,12 @@ GEMMA = "llamacpp:gemma-3-270m"
 
 
 def test_llamacpp_and_mlx_interleaved_with_engine_check(
-    tmp_path: Path,
-    tiny_mlx_model: Path,  # noqa: F811
+    tmp_path: Path, tiny_mlx_model: Path, embedded_model_cached: Path
 ) -> None:
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("The capital of France is\nOnce upon a time, in a small village,\n")
     tiny = f"mlx:{tiny_mlx_model}"
-    result = run_llm(
+    result = run_in_process(
         "bench",
         "--json",
         "-m",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import CANARY, assert_no_canary, run_llm
+from tests.conftest import CANARY, assert_no_canary, run_in_process
 from tests.servers.anthropic import AnthropicDouble
 
 IBAN_PROMPT = "Please wire the rent to IBAN DE89370400440532013000 today"
@@ -54,7 +54,7 @@ def _sent(double: AnthropicDouble) -> list[str]:
 def test_a_clean_cloud_decision_reaches_the_cloud(tmp_path: Path, double: AnthropicDouble) -> None:
     # The control for every test below: this setup does reach the double.
     config = _config(tmp_path, double)
-    result = run_llm("--config", str(config), "run", input=_decision(CLEAN_PROMPT))
+    result = run_in_process("--config", str(config), "run", input=_decision(CLEAN_PROMPT))
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Hello there!\n"
     assert _sent(double) == ["/v1/messages"]
@@ -65,7 +65,9 @@ def test_a_piped_cloud_decision_is_refused_under_private_and_offline(
     tmp_path: Path, double: AnthropicDouble, flag: str
 ) -> None:
     config = _config(tmp_path, double)
-    result = run_llm("--config", str(config), "run", flag, "--json", input=_decision(IBAN_PROMPT))
+    result = run_in_process(
+        "--config", str(config), "run", flag, "--json", input=_decision(IBAN_PROMPT)
+    )
     assert result.returncode == 3, result.stderr
     assert _sent(double) == []
     obj = json.loads(result.stdout)
@@ -88,7 +90,7 @@ def test_an_edited_fallback_cannot_widen_a_local_only_decision(
         local_only=True,
         fallbacks=[CLOUD, {"provider": "fake", "model": "echo"}],
     )
-    result = run_llm("--config", str(config), "run", "--json", input=decision)
+    result = run_in_process("--config", str(config), "run", "--json", input=decision)
     assert result.returncode == 0, result.stderr
     assert _sent(double) == []
     obj = json.loads(result.stdout)
@@ -101,7 +103,7 @@ def test_no_allowed_target_left_is_exit_3(tmp_path: Path, double: AnthropicDoubl
     config = _config(tmp_path, double)
     decision = _decision(CLEAN_PROMPT, provider="fake", model="fail", local_only=True)
     decision = json.dumps({**json.loads(decision), "fallbacks": [CLOUD]})
-    result = run_llm("--config", str(config), "run", input=decision)
+    result = run_in_process("--config", str(config), "run", input=decision)
     assert result.returncode == 3
     assert _sent(double) == []
     assert result.stdout == b""
@@ -119,7 +121,7 @@ def test_config_and_environment_boundaries_hold_for_piped_decisions(
     tmp_path: Path, double: AnthropicDouble, extra: dict[str, Any], env: dict[str, str], why: str
 ) -> None:
     config = _config(tmp_path, double, **extra)
-    result = run_llm("--config", str(config), "run", input=_decision(CLEAN_PROMPT), env=env)
+    result = run_in_process("--config", str(config), "run", input=_decision(CLEAN_PROMPT), env=env)
     assert result.returncode == 3
     assert _sent(double) == []
     assert why in result.stderr.decode()
@@ -130,7 +132,7 @@ def test_private_data_in_a_piped_cloud_decision_falls_back_to_local(
 ) -> None:
     config = _config(tmp_path, double)
     decision = _decision(IBAN_PROMPT, fallbacks=[{"provider": "fake", "model": "echo"}])
-    result = run_llm("--config", str(config), "run", input=decision)
+    result = run_in_process("--config", str(config), "run", input=decision)
     assert result.returncode == 0, result.stderr
     assert _sent(double) == []
     assert result.stdout.decode() == IBAN_PROMPT + "\n"
@@ -149,7 +151,7 @@ def test_private_data_in_the_system_prompt_and_history_is_scanned(
     ]
     request = {"messages": messages}
     decision = json.dumps({**json.loads(_decision(CLEAN_PROMPT)), "request": request})
-    result = run_llm("--config", str(config), "run", input=decision)
+    result = run_in_process("--config", str(config), "run", input=decision)
     assert result.returncode == 3
     assert _sent(double) == []
     assert b"iban" in result.stderr
@@ -167,7 +169,7 @@ def test_an_explicit_cloud_choice_sends_with_a_one_line_notice(
 ) -> None:
     config = _config(tmp_path, double)
     stdin = _decision(IBAN_PROMPT) if args == ["--no-private"] else IBAN_PROMPT
-    result = run_llm("--config", str(config), "run", *args, input=stdin)
+    result = run_in_process("--config", str(config), "run", *args, input=stdin)
     assert result.returncode == 0, result.stderr
     assert _sent(double) == ["/v1/messages"]
     lines = result.stderr.decode().splitlines()
@@ -178,7 +180,7 @@ def test_an_explicit_cloud_choice_sends_with_a_one_line_notice(
 
 def test_auto_detect_off_sends_without_a_scan(tmp_path: Path, double: AnthropicDouble) -> None:
     config = _config(tmp_path, double, privacy={"auto_detect": False})
-    result = run_llm("--config", str(config), "run", input=_decision(IBAN_PROMPT))
+    result = run_in_process("--config", str(config), "run", input=_decision(IBAN_PROMPT))
     assert result.returncode == 0, result.stderr
     assert _sent(double) == ["/v1/messages"]
     assert result.stderr == b""

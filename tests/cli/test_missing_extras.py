@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from convergio_llm.providers.manifest import hint_for_missing_key
-from tests.conftest import run_llm
+from tests.conftest import run_in_process, run_llm
 from tests.providers._engines import _SITECUSTOMIZE
 
 EXTRAS = ("google", "openai", "anthropic", "psutil", "rich", "matplotlib")
@@ -60,9 +60,9 @@ def test_bench_without_psutil_names_the_extra(tmp_path: Path) -> None:
 def test_the_missing_key_hint_is_the_same_in_every_command() -> None:
     unset = {"ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": ""}
     hint = hint_for_missing_key("anthropic")
-    listed = run_llm("models", "--offline", "--json", "-p", "anthropic", env=unset)
+    listed = run_in_process("models", "--offline", "--json", "-p", "anthropic", env=unset)
     assert {r["reason"] for r in json.loads(listed.stdout)} == {hint}
-    ran = run_llm("run", "-m", "anthropic:claude-haiku-4-5", "hi", env=unset)
+    ran = run_in_process("run", "-m", "anthropic:claude-haiku-4-5", "hi", env=unset)
     assert hint in ran.stderr.decode()
-    benched = run_llm("bench", "-m", "anthropic:claude-haiku-4-5", "-n", "1", env=unset)
+    benched = run_in_process("bench", "-m", "anthropic:claude-haiku-4-5", "-n", "1", env=unset)
     assert hint in benched.stderr.decode()

@@ -8,9 +8,7 @@ import json
 import pytest
 
 from tests.cli.test_run_concurrency import run
-from tests.servers.llama_server import MODEL_ALIAS, llamacpp_server
-
-__all__ = ["llamacpp_server"]  # the fixture, imported so pytest finds it
+from tests.servers.llama_server import MODEL_ALIAS
 
 QUESTIONS = [
     "The capital of France is",

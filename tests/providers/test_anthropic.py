@@ -23,7 +23,7 @@ from convergio_llm.providers.errors import (
     ServerError,
     StreamInterrupted,
 )
-from tests.conftest import CANARY, assert_no_canary, run_llm
+from tests.conftest import CANARY, assert_no_canary, run_in_process
 from tests.servers.anthropic import AnthropicDouble, anthropic_double
 
 __all__ = ["anthropic_double"]  # the fixture, imported so pytest finds it
@@ -135,7 +135,7 @@ def test_llm_run_on_a_refusal_exits_1_with_one_line(
     anthropic_double.reply.stop_reason = "refusal"
     config = tmp_path / "config.yaml"
     config.write_text(f"providers:\n  anthropic: {{base_url: '{anthropic_double.url}'}}\n")
-    result = run_llm("--config", str(config), "run", "-m", f"anthropic:{MODEL}", "hi")
+    result = run_in_process("--config", str(config), "run", "-m", f"anthropic:{MODEL}", "hi")
     assert_no_canary(result.stdout, result.stderr)
     assert result.returncode == 1, result.stderr.decode()
     assert result.stdout == b""

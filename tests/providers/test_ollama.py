@@ -20,7 +20,7 @@ from convergio_llm.providers.errors import (
     StreamInterrupted,
 )
 from convergio_llm.providers.ollama import OllamaProvider
-from tests.conftest import assert_no_canary, run_llm
+from tests.conftest import assert_no_canary, run_in_process
 from tests.servers.base import Response
 from tests.servers.ollama import DEFAULT_REPLY, OllamaServer, not_found_message, ollama_server
 
@@ -297,14 +297,14 @@ def test_the_double_speaks_ollamas_wire_format() -> None:
 
 
 def test_llm_run_streams_text_from_ollama(ollama_server: OllamaServer) -> None:
-    result = run_llm("run", "-m", "ollama:llama3.2:3b", "why is the sky blue?")
+    result = run_in_process("run", "-m", "ollama:llama3.2:3b", "why is the sky blue?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == DEFAULT_REPLY
     assert_no_canary(result.stdout, result.stderr)
 
 
 def test_llm_run_json_reports_ollamas_usage_and_engine_stats(ollama_server: OllamaServer) -> None:
-    result = run_llm("run", "--json", "-m", "ollama:llama3.2:3b", "hi")
+    result = run_in_process("run", "--json", "-m", "ollama:llama3.2:3b", "hi")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["usage"]["source"] == "provider"
@@ -329,7 +329,7 @@ def test_llm_run_errors_exit_with_the_documented_code(
 ) -> None:
     setup(ollama_server)  # type: ignore[operator]
     model = "llama9" if code == 2 else "llama3.2:3b"
-    result = run_llm("run", "-m", f"ollama:{model}", "hi")
+    result = run_in_process("run", "-m", f"ollama:{model}", "hi")
     assert result.returncode == code, result.stderr
     assert result.stdout == b""
     lines = result.stderr.decode().strip().splitlines()
@@ -340,7 +340,7 @@ def test_llm_run_errors_exit_with_the_documented_code(
 
 
 def test_llm_run_with_ollama_down_exits_3_naming_the_host() -> None:
-    result = run_llm(
+    result = run_in_process(
         "run", "-m", "ollama:llama3.2:3b", "hi", env={"OLLAMA_HOST": f"127.0.0.1:{_closed_port()}"}
     )
     assert result.returncode == 3, result.stderr
@@ -350,16 +350,16 @@ def test_llm_run_with_ollama_down_exits_3_naming_the_host() -> None:
 
 
 def test_llm_run_keep_alive_reaches_ollama_as_a_number(ollama_server: OllamaServer) -> None:
-    result = run_llm("run", "--keep-alive", "-1", "-m", "ollama:llama3.2:3b", "hi")
+    result = run_in_process("run", "--keep-alive", "-1", "-m", "ollama:llama3.2:3b", "hi")
     assert result.returncode == 0, result.stderr
     assert ollama_server.requests[-1].json()["keep_alive"] == -1
-    result = run_llm("run", "--keep-alive", "10m", "-m", "ollama:llama3.2:3b", "hi")
+    result = run_in_process("run", "--keep-alive", "10m", "-m", "ollama:llama3.2:3b", "hi")
     assert ollama_server.requests[-1].json()["keep_alive"] == "10m"
 
 
 def test_llm_models_shows_loaded_ollama_models(ollama_server: OllamaServer) -> None:
     ollama_server.loaded["gemma3:270m"] = 4102444800.0
-    result = run_llm("models", "--json", "-p", "ollama")
+    result = run_in_process("models", "--json", "-p", "ollama")
     assert result.returncode == 0, result.stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["gemma3:270m"]["loaded"] is True
@@ -368,10 +368,10 @@ def test_llm_models_shows_loaded_ollama_models(ollama_server: OllamaServer) -> N
 
 
 def test_llm_models_preload_and_unload(ollama_server: OllamaServer) -> None:
-    result = run_llm("models", "--preload", "ollama:qwen2.5:7b")
+    result = run_in_process("models", "--preload", "ollama:qwen2.5:7b")
     assert result.returncode == 0, result.stderr
     assert "qwen2.5:7b" in ollama_server.loaded
-    result = run_llm("models", "--unload", "ollama:qwen2.5:7b")
+    result = run_in_process("models", "--unload", "ollama:qwen2.5:7b")
     assert result.returncode == 0, result.stderr
     assert "qwen2.5:7b" not in ollama_server.loaded
 

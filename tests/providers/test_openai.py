@@ -23,7 +23,7 @@ from convergio_llm.providers.errors import (
     StreamInterrupted,
 )
 from convergio_llm.providers.openai import OpenAIProvider
-from tests.conftest import CANARY, assert_no_canary, run_llm
+from tests.conftest import CANARY, assert_no_canary, run_in_process
 from tests.servers.base import Response, sse
 from tests.servers.openai import (
     DEFAULT_REPLY,
@@ -344,8 +344,10 @@ def test_llm_run_with_a_configured_compatible_instance(tmp_path: Path) -> None:
     with OpenAIServer(api_key="vllm-secret-key-123", models=None) as server:
         config = _config(tmp_path, server)
         env = {"VLLM_API_KEY": "vllm-secret-key-123"}
-        text = run_llm("--config", config, "run", "-m", "vllm:my-model", "hi", env=env)
-        as_json = run_llm("--config", config, "run", "--json", "-m", "vllm:my-model", "hi", env=env)
+        text = run_in_process("--config", config, "run", "-m", "vllm:my-model", "hi", env=env)
+        as_json = run_in_process(
+            "--config", config, "run", "--json", "-m", "vllm:my-model", "hi", env=env
+        )
     assert text.returncode == 0, text.stderr
     assert text.stdout.decode().strip() == DEFAULT_REPLY
     out = json.loads(as_json.stdout)
@@ -358,7 +360,7 @@ def test_llm_run_with_a_configured_compatible_instance(tmp_path: Path) -> None:
 
 
 def test_llm_run_openai_through_openai_base_url(openai_server: OpenAIServer) -> None:
-    result = run_llm("run", "-m", "openai:gpt-5-mini", "hi")
+    result = run_in_process("run", "-m", "openai:gpt-5-mini", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == DEFAULT_REPLY
     assert_no_canary(result.stdout, result.stderr)
@@ -382,7 +384,7 @@ def test_llm_run_errors_exit_with_the_documented_code(
 ) -> None:
     with OpenAIServer(api_key=None) as server:
         server.failures.append(failure)
-        result = run_llm(
+        result = run_in_process(
             "--config",
             _config(tmp_path, server, max_retries=0),
             "run",
@@ -397,7 +399,7 @@ def test_llm_run_errors_exit_with_the_documented_code(
 
 
 def test_llm_run_without_a_key_exits_6_naming_the_variable() -> None:
-    result = run_llm("run", "-m", "openai:gpt-5-mini", "hi", env={"OPENAI_API_KEY": ""})
+    result = run_in_process("run", "-m", "openai:gpt-5-mini", "hi", env={"OPENAI_API_KEY": ""})
     assert result.returncode == 6, result.stderr
     assert "no API key: set OPENAI_API_KEY" in result.stderr.decode()
 
@@ -445,7 +447,7 @@ def test_a_rejected_request_says_when_api_key_env_names_an_unset_variable(
 
 
 def _models_rows(config: Path, *args: str) -> list[dict[str, Any]]:
-    result = run_llm("--config", str(config), "models", "--json", "-p", "vllm", *args)
+    result = run_in_process("--config", str(config), "models", "--json", "-p", "vllm", *args)
     assert result.returncode == 0, result.stderr.decode()
     assert_no_canary(result.stdout, result.stderr)
     rows: list[dict[str, Any]] = json.loads(result.stdout)

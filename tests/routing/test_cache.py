@@ -16,7 +16,7 @@ from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Decision
 from convergio_llm.routing.execute import execute
 from convergio_llm.routing.ledger import open_ledger
-from tests.conftest import run_llm
+from tests.conftest import run_in_process
 
 PRICED = 'prices:\n  "fake:echo": {input_per_mtok: 1000, output_per_mtok: 1000}\n'
 
@@ -107,12 +107,12 @@ def test_an_unusable_cache_file_is_skipped() -> None:
 
 def test_llm_run_reports_a_cache_hit() -> None:
     args = ("run", "-m", "fake:echo", "--temperature", "0", "--json", "cached words")
-    first = json.loads(run_llm(*args).stdout)
-    second = json.loads(run_llm(*args).stdout)
+    first = json.loads(run_in_process(*args).stdout)
+    second = json.loads(run_in_process(*args).stdout)
     assert (first["cache_hit"], second["cache_hit"]) == (False, True)
     assert second["text"] == first["text"] == "cached words"
     assert second["cost_usd"] == 0.0
-    uncached = json.loads(run_llm(*args[:-1], "--no-cache", "cached words").stdout)
+    uncached = json.loads(run_in_process(*args[:-1], "--no-cache", "cached words").stdout)
     assert uncached["cache_hit"] is False
 
 
@@ -151,7 +151,7 @@ def test_a_damaged_entry_does_not_stop_llm_run() -> None:
     )
     db.commit()
     db.close()
-    result = run_llm("run", "-m", "fake:echo", "-t", "0", input="hello cache")
+    result = run_in_process("run", "-m", "fake:echo", "-t", "0", input="hello cache")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"hello cache\n"
     assert result.stderr.decode().count("damaged entry") == 1

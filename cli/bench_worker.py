@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -38,11 +37,13 @@ class LocalRunner:
     isolated = False
 
     def __init__(
-        self, provider: Provider, model: str, clock: Callable[[], float] = time.perf_counter
+        self, provider: Provider, model: str, clock: Callable[[], float] | None = None
     ) -> None:
         self.provider = provider
         self.model = model
-        self.clock = clock
+        # The provider's clock by default: what its stopwatch reads and a scripted backend
+        # sleeps on (the system clock, unless a test set a fake one for exact figures).
+        self.clock = clock or provider.clock.now
 
     def sample(self, request: Request, sample: Sample) -> Sample:
         return measure(self.provider, request, self.model, sample, self.clock)
@@ -199,7 +200,8 @@ def main() -> int:
         if message.get("quit"):
             break
         sample = Sample.from_json(message["sample"])
-        measure(provider, request_from_json(message["request"]), hello["model"], sample)
+        request = request_from_json(message["request"])
+        measure(provider, request, hello["model"], sample, provider.clock.now)
         sample.peak_rss_mb = peak_rss_mb()
         send({"sample": sample.to_json()})
     registry.close()

@@ -8,7 +8,9 @@ Models:
 
 Settings (config `providers:` or the constructor) script the timing, for benchmarks:
 `ttft_s` before the first word, `token_s` between words, `load_s` on first use, slept on
-the provider's `clock` (a test sets a fake one and gets exact timings).
+the provider's `clock` (a test sets a fake one and gets exact timings). `clock: virtual`
+makes that clock one that only moves when slept on, in whatever process the fake runs
+(a bench's child worker included): scripted timings then come out exact, on any machine.
 For testing how callers survive failures, counted over this instance's `stream()` calls:
 `fail_every: k` makes every k-th call raise ServerError before the first word, and
 `abort_every: k` makes every k-th call abort the whole process (SIGABRT), as a
@@ -31,6 +33,7 @@ from convergio_llm.providers.base import (
     Usage,
 )
 from convergio_llm.providers.errors import (
+    ConfigError,
     ModelNotFound,
     ProviderUnavailable,
     ServerError,
@@ -61,6 +64,19 @@ LOREM = [
 MODELS = ("echo", "lorem", "fail", "break")
 
 
+class VirtualClock:
+    """A clock that only moves when slept on: scripted delays, measured exactly."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(seconds, 0.0)
+
+
 class FakeProvider(Provider):
     kind = "fake"  # locality and default models: providers/manifest.py
 
@@ -68,6 +84,11 @@ class FakeProvider(Provider):
         super().__init__(name, settings)
         self._loaded = False
         self._calls = 0
+        if self.settings.get("clock") == "virtual":
+            self.clock = VirtualClock()
+        elif self.settings.get("clock") not in (None, "system"):
+            clock = self.settings["clock"]
+            raise ConfigError(f"{self.name}: clock must be 'system' or 'virtual', not {clock!r}")
 
     def models(self, live: bool = True) -> list[ModelInfo]:
         return [self.model_info(m, _tier(m)) for m in MODELS]

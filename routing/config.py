@@ -116,6 +116,7 @@ PROVIDER_OPTIONS: dict[str, dict[str, Any]] = {
         "load_s": "number",
         "fail_every": "int",
         "abort_every": "int",
+        "clock": "str",
     },
     "llamacpp": {
         "max_tokens": "int",

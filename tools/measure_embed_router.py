@@ -168,6 +168,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("minilm", "static"), default="minilm")
     parser.add_argument("--data", default=str(embed_cache.DATA))
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--l2", type=float, help="this L2, no cross-validation (quicker)")
+    parser.add_argument("--dev-only", action="store_true", help="no emb+score, no LOSO")
     args = parser.parse_args()
     data = Path(args.data)
 
@@ -191,11 +193,11 @@ def main() -> None:
     all_rows = np.arange(len(prompts))
     w = source_weights(sources)
     x = emb(prompts)
-    l2 = choose_l2(x, y, w)
+    l2 = args.l2 if args.l2 is not None else choose_l2(x, y, w)
     theta = fit_dense(x, y, w, l2)
-    oof = default.out_of_fold(all_rows, y, w)
-    x2 = np.hstack([x, oof[:, None]])
-    theta2 = fit_dense(x2, y, w, l2)
+    if not args.dev_only:
+        oof = default.out_of_fold(all_rows, y, w)
+        theta2 = fit_dense(np.hstack([x, oof[:, None]]), y, w, l2)
     full = default.fit(all_rows, y, w)
     print(f"L2 {l2:g}", file=sys.stderr, flush=True)
     for name, rows in dev_sets.items():
@@ -205,21 +207,23 @@ def main() -> None:
             "default": [scorer.assess(p, shipped)[0] for p in ps],
             "default-refit": list(score),
             "emb": list(predict(theta, emb(ps))),
-            "emb+score": list(predict(theta2, np.hstack([emb(ps), score[:, None]]))),
             "length": [route_eval.length_score(p) for p in ps],
         }
+        if not args.dev_only:
+            scores["emb+score"] = list(predict(theta2, np.hstack([emb(ps), score[:, None]])))
         fig = {k: round(apgr(v, rows), 4) for k, v in scores.items()}
         fig["n"] = len(rows)
         if name in ("all", "mixtral-vs-gpt4 (dev prompts)"):
             lo, hi = paired_bootstrap(scores["emb"], scores["default"], rows)
             fig["emb-default 95%"] = [round(lo, 4), round(hi, 4)]
+        if name in ("all", "mixtral-vs-gpt4 (dev prompts)") and not args.dev_only:
             lo, hi = paired_bootstrap(scores["emb+score"], scores["default"], rows)
             fig["emb+score-default 95%"] = [round(lo, 4), round(hi, 4)]
         out["dev"][name] = fig
         print(name, fig, flush=True)
 
     # Leave one source out: both routers trained without S, scored on all of S's rows.
-    for held in sorted(set(sources) - {"easy_chat"}):
+    for held in [] if args.dev_only else sorted(set(sources) - {"easy_chat"}):
         keep = np.flatnonzero(src != held)
         wk = source_weights([sources[i] for i in keep])
         params = default.fit(keep, y[keep], wk)
@@ -238,10 +242,14 @@ def main() -> None:
         fig["emb-default 95%"] = [round(lo, 4), round(hi, 4)]
         out["loso"][held] = fig
         print("LOSO", held, fig, flush=True)
-    means = {
-        k: round(float(np.mean([f[k] for f in out["loso"].values()])), 4)
-        for k in ("default", "emb", "length")
-    }
+    means = (
+        {}
+        if args.dev_only
+        else {
+            k: round(float(np.mean([f[k] for f in out["loso"].values()])), 4)
+            for k in ("default", "emb", "length")
+        }
+    )
     out["loso"]["mean over sources"] = means
     print("LOSO mean", means)
     if args.json:

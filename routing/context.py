@@ -218,7 +218,7 @@ class Context:
 
     def privacy_patterns(self) -> list[re.Pattern[str]]:
         def compile_them() -> list[re.Pattern[str]]:
-            from convergio_llm.routing.privacy import compile_patterns
+            from convergio_llm.routing.privacy_patterns import compile_patterns
 
             return compile_patterns(self.config.get("privacy.patterns") or ())
 

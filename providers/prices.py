@@ -26,9 +26,8 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convergio_llm.providers import manifest
 from convergio_llm.providers.errors import ConfigError
@@ -43,8 +42,7 @@ MTOK = 1_000_000
 _DATED_SNAPSHOT = re.compile(r"^(?P<model>.+?)-(?:20\d{6}|20\d\d-\d\d-\d\d)$")
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(NamedTuple):  # a NamedTuple, as route's other records (no dataclass at start-up)
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
@@ -93,14 +91,14 @@ class Price:
         return usd * (1 - self.batch_discount) if batch else usd
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(self._asdict())
 
 
 def _pick(long: bool, long_rate: float | None, rate: float) -> float:
     return long_rate if long and long_rate is not None else rate
 
 
-_FIELDS = {f.name for f in fields(Price)} - {"version", "local"}
+_FIELDS = set(Price._fields) - {"version", "local"}
 FREE = Price(0.0, 0.0, 0.0, 0.0, version="local", local=True, source="local engine")
 
 
@@ -246,7 +244,7 @@ def _override(
         if missing:
             raise ConfigError(f"prices.{key}: a new price needs {' and '.join(missing)}")
         return Price(**entry, version="config")
-    return replace(base, **entry, version=f"{base.version}+config")
+    return base._replace(**entry, version=f"{base.version}+config")
 
 
 def estimate_cost(

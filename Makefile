@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # build runs everywhere with AVX2. See README, "llama.cpp on your hardware".
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install test lint typecheck pytest bench docs router
+.PHONY: install test lint typecheck pytest bench docs router prices
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,12 @@ bench: install
 
 docs: install
 	$(PY) -m convergio_llm.cli.docs
+
+# providers/prices_table.py, the parsed mirror of prices.yaml that `llm route` reads
+# (no yaml at start-up); tests/providers/test_prices_table.py fails when it is stale.
+prices: install
+	$(PY) -m convergio_llm.providers.prices
+	$(VENV)/bin/ruff format providers/prices_table.py
 
 # The learned router's weights, regenerated bit for bit from ../shared/routing-data
 # (or ROUTING_DATA=...); the data are read, never shipped. See routing/ROUTER_CARD.md.

@@ -1,6 +1,7 @@
 """`llm cost`: spend from the ledger, budgets, and local-vs-cloud break-even."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads each parameter's annotation, and
+# string annotations would be compiled and evaluated twice per command it builds.
 
 from typing import Annotated
 

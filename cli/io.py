@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import IO, Any, NamedTuple
 
 from convergio_llm.cli.context import Environment
@@ -217,7 +216,7 @@ def parse_line(text: str, number: int, defaults: Mapping[str, Any]) -> Item:
             raise InputError(unknown_schema(schema))
         decision = Decision.from_json(obj)
         request = with_defaults(decision.request, defaults)
-        decided = replace(decision, request=request, id=item_id)
+        decided = decision._replace(request=request, id=item_id)
         return Item(number, item_id, decision=decided, cid=cid)
     return Item(number, item_id, request=with_defaults(request_from_json(obj), defaults), cid=cid)
 

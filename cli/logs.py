@@ -1,6 +1,7 @@
 """`llm logs`: the conversation log, newest first."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads each parameter's annotation, and
+# string annotations would be compiled and evaluated twice per command it builds.
 
 from typing import Annotated
 

@@ -7,7 +7,8 @@ lazily: `llm route` imports and builds only the route command, so a shell loop o
 errors are one line (cli/errors.py), and rich is never imported at start-up.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads each parameter's annotation, and
+# string annotations would be compiled and evaluated twice per command it builds.
 
 import importlib
 from typing import Annotated

@@ -5,7 +5,8 @@ first argument (declared in route_sub.py, imported and built only when named), s
 `llm route` keeps taking a prompt and a prompt that is literally "eval" can come on stdin.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads each parameter's annotation, and
+# string annotations would be compiled and evaluated twice per command it builds.
 
 from typing import Any
 

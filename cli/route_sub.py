@@ -1,7 +1,8 @@
 """`llm route eval` and `llm route calibrate`: the router's own tools, declared here and
 built only when named as `llm route`'s first argument (cli/route.py)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads each parameter's annotation, and
+# string annotations would be compiled and evaluated twice per command it builds.
 
 from typing import Annotated
 

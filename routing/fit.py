@@ -15,7 +15,6 @@ checking, so `llm route` never pays for it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from convergio_llm.providers.capabilities import Capabilities, capabilities
 from convergio_llm.providers.errors import InputError, LLMError, NoProviderAvailable
@@ -93,7 +92,7 @@ def fit(
     if not kept and policy is not None and not (policy.model or decision.local_only):
         wider = _next_tier(decision, context, policy)
         if wider is not None:
-            return fit(wider, context, history_turns, notice, replace(policy, complexity="complex"))
+            return fit(wider, context, history_turns, notice, policy._replace(complexity="complex"))
     if not kept and history_turns:
         return _overflow(decision, context, history_turns, notice)
     if not kept:
@@ -112,8 +111,7 @@ def fit(
     at = next((i for i, t in enumerate(trace) if t.rule == "complexity"), len(trace))
     trace.insert(at, entry)
     first = kept[0]
-    return replace(
-        decision,
+    return decision._replace(
         provider=first.provider,
         model=first.model,
         fallbacks=tuple(kept[1:]),
@@ -128,7 +126,7 @@ def _next_tier(decision: Decision, context: Context, policy: Policy) -> Decision
     tier = {"simple": "medium", "medium": "complex"}.get(decision.tier or "complex")
     if tier is None or policy.complexity == "complex":
         return None
-    return decide(decision.request, context, replace(policy, complexity=tier))
+    return decide(decision.request, context, policy._replace(complexity=tier))
 
 
 def _overflow(
@@ -146,7 +144,7 @@ def _overflow(
     rest = [m for m in request.messages if m.role != "system"]
     for dropped in range(1, turns + 1):
         rest = rest[2:]  # the oldest turn: the user's message and the answer
-        shorter = replace(decision, request=request.with_params(messages=system + tuple(rest)))
+        shorter = decision._replace(request=request.with_params(messages=system + tuple(rest)))
         try:
             out = fit(shorter, context)
         except NoProviderAvailable:

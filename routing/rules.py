@@ -5,7 +5,6 @@ the module docstring there draws the tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError
@@ -19,9 +18,11 @@ DEFAULT_LOW_THRESHOLD_USD = 0.10
 VERDICT_FOR_TIER = {"simple": "local", "medium": "cloud-cheap", "complex": "cloud-top"}
 
 
-@dataclass(frozen=True)
-class Policy:
-    """What the user asked for on the command line; None means "let the rules decide"."""
+class Policy(NamedTuple):
+    """What the user asked for on the command line; None means "let the rules decide".
+
+    A NamedTuple like the other records of a decision (see decision.py): change one with
+    `policy._replace(...)`."""
 
     model: str | None = None  # provider:model or provider, from -m / --provider
     private: bool | None = None
@@ -35,8 +36,7 @@ class Policy:
     explain: bool = False
 
 
-# Small internal records are NamedTuples: a frozen dataclass costs ~0.5 ms to define,
-# and `llm route` defines every class on every start.
+# Small internal records are NamedTuples too.
 class Rule(NamedTuple):
     entry: TraceEntry
     reason: str | None = None  # set when this rule keeps the request local

@@ -29,6 +29,8 @@ HEAVY = (
 # are asked only why they are skipped, which the manifest answers (providers/registry.py).
 ROUTE_NEEDS_NOT = (
     "logging",
+    "dataclasses",  # route's records are NamedTuples (providers/values.py, routing/decision.py)
+    "yaml",  # the price table comes from its parsed mirror, providers/prices_table.py
     "convergio_llm.providers.base",
     "convergio_llm.providers.anthropic",
     "convergio_llm.providers.openai",

@@ -15,6 +15,7 @@ from tests.routing.conftest import CLOUD, make_context
 prompts = st.text(min_size=1, max_size=300).filter(lambda s: s.strip())
 policies = st.builds(
     Policy,
+    model=st.none(),  # a NamedTuple: builds() fills every field not given here
     private=st.sampled_from([None, True, False]),
     offline=st.sampled_from([None, True, False]),
     quality=st.booleans(),
@@ -22,6 +23,7 @@ policies = st.builds(
     complexity=st.sampled_from([None, "simple", "medium", "complex"]),
     platform=st.sampled_from([None, "apple-silicon", "other"]),
     budget_remaining=st.sampled_from([None, 0.0, 0.05, 100.0]),
+    explain=st.booleans(),
 )
 contexts = st.fixed_dictionaries(
     {
@@ -54,9 +56,8 @@ def test_decision_is_valid_json_and_deterministic(
 def test_private_never_names_a_cloud_provider(
     prompt: str, policy: Policy, ctx: dict[str, object]
 ) -> None:
-    from dataclasses import replace
 
-    private = replace(policy, private=True)
+    private = policy._replace(private=True)
     decision = decide(Request.from_prompt(prompt), make_context(**ctx), private)  # type: ignore[arg-type]
     assert decision.local_only
     assert not [t for t in decision.targets if t.provider in CLOUD]

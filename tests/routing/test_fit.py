@@ -79,12 +79,11 @@ def test_a_prompt_that_does_not_fit_the_local_window_goes_to_one_it_fits() -> No
 
 def replace_targets(decision: Decision, first: tuple[str, str]) -> Decision:
     """The same decision with `first` tried first (as a sticky conversation would)."""
-    from dataclasses import replace
 
     from convergio_llm.routing.decision import Target
 
     rest = tuple(t for t in decision.targets if t != Target(*first))
-    return replace(decision, provider=first[0], model=first[1], fallbacks=rest)
+    return decision._replace(provider=first[0], model=first[1], fallbacks=rest)
 
 
 def test_a_request_every_target_can_serve_keeps_its_targets() -> None:

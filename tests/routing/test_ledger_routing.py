@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -137,7 +136,7 @@ def test_an_unknown_fallback_provider_is_recorded_without_a_locality() -> None:
     config = parse_config("")
     context = Context(config, Registry(config.providers))
     decision = decide(Request.from_prompt("x"), context, Policy(model="fake:fail"))
-    decision = replace(decision, fallbacks=(Target("nosuch", "m"),))
+    decision = decision._replace(fallbacks=(Target("nosuch", "m"),))
     hooks = make_hooks(context)
     hooks.note_decision(decision)
     with pytest.raises(ExecutionFailed):

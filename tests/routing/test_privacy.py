@@ -9,14 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convergio_llm.routing import privacy
-from convergio_llm.routing.privacy import (
-    codice_fiscale_valid,
-    compile_patterns,
-    iban_valid,
-    luhn_valid,
-    scan,
-)
+from convergio_llm.routing import privacy, privacy_patterns
+from convergio_llm.routing.privacy import scan
+from convergio_llm.routing.privacy_patterns import compile_patterns
+from convergio_llm.routing.validators import codice_fiscale_valid, iban_valid, luhn_valid
 
 CASES = [
     json.loads(line)
@@ -142,11 +138,11 @@ def test_shortcuts_agree_on_the_labelled_set() -> None:
 def test_candidate_starts_hold_every_match_start(pieces: list[str], joiner: str) -> None:
     # With every kind active, not only those the gates leave: the starts alone must do.
     text = joiner.join(pieces)
-    kinds = tuple(privacy._PATTERNS)
+    kinds = tuple(privacy_patterns._PATTERNS)
     windows = list(privacy._DIGIT_RUNS.finditer(text))
     starts = privacy._starts(text, kinds, windows)
-    found = privacy._at_starts(privacy._scanner(kinds), text, starts)
-    everywhere = privacy._scanner(kinds).finditer(text)
+    found = privacy._at_starts(privacy_patterns._scanner(kinds), text, starts)
+    everywhere = privacy_patterns._scanner(kinds).finditer(text)
     assert [(m.lastgroup, m.span()) for m in found] == [(m.lastgroup, m.span()) for m in everywhere]
 
 
@@ -194,7 +190,7 @@ def test_word_by_word_pre_checks_on_the_labelled_set() -> None:
 
 def test_a_plain_prompt_compiles_no_gate() -> None:
     # `echo p | llm route` pays for every regex it compiles: gates compile only when needed.
-    privacy._GATES.clear()
+    privacy_patterns._GATES.clear()
     privacy._WORD_FLAGS.clear()
     assert privacy.scan("what is the capital of France?") == []
-    assert privacy._GATES == {}
+    assert privacy_patterns._GATES == {}

@@ -144,7 +144,11 @@ class Ledger:
         self.timeout_s = timeout_s
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+            # The finalizer that closes it may run on another thread (whichever collects
+            # the ledger: a concurrent run's worker), which sqlite3 refuses by default.
+            self._db = sqlite3.connect(
+                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from None
         # Closed when the ledger is collected, so no connection outlives its owner.

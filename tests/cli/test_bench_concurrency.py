@@ -46,7 +46,7 @@ def test_two_requests_in_flight_at_once(tmp_path: Path) -> None:
             "2",
             env={"OLLAMA_HOST": server.url},
         )
-        spans = list(server.spans)
+        spans = server.wait_for_spans(REPETITIONS)
     assert result.code == 0, result.stderr
     record = json.loads(result.stdout)
     samples = record["samples"]

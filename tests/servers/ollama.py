@@ -99,6 +99,7 @@ class OllamaServer(LoopbackServer):
         self.mid_stream_error: str | None = None
         self.mid_stream_after = 1
         self.spans: list[tuple[float, float]] = []  # streamed generations: (start, end), monotonic
+        self._spans_changed = threading.Condition(self._lock)
         self.route("GET", "/", lambda r, m: Response.text("Ollama is running"))
         self.route("GET", "/api/version", lambda r, m: go_json({"version": VERSION}))
         self.route("GET", "/api/tags", lambda r, m: go_json({"models": self._tags()}))
@@ -227,8 +228,17 @@ class OllamaServer(LoopbackServer):
         try:
             yield from stream
         finally:
-            with self._lock:
+            with self._spans_changed:
                 self.spans.append((started, time.monotonic()))
+                self._spans_changed.notify_all()
+
+    def wait_for_spans(self, count: int) -> list[tuple[float, float]]:
+        """The spans once `count` generations have ended. The client can hold a whole answer
+        a moment before the server's stream is wound up and its span recorded; pytest-timeout
+        bounds the wait, no fixed timeout here."""
+        with self._spans_changed:
+            self._spans_changed.wait_for(lambda: len(self.spans) >= count)
+            return list(self.spans)
 
     def _tokens(self, body: dict[str, Any]) -> list[str]:
         words = self.reply.split()

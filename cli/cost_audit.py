@@ -25,6 +25,7 @@ def audit_command(env: Environment, *, since: str | None, until: str | None, jso
     from convergio_llm.routing.ledger import from_nano, open_ledger
 
     period = period_for(CostOptions(since=since, until=until))
+    env.config  # noqa: B018 (no setting is read, but a broken config is said here too)
     ledger = open_ledger(create=False)
     cloud: list[tuple[Any, ...]] = []
     counts: dict[str, int] = {}

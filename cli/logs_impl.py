@@ -18,6 +18,7 @@ PREVIEW_CHARS = 60
 def logs_command(env: Environment, cid: str | None, *, json_out: bool, limit: int) -> int:
     if limit < 1:
         raise InputError(f"-n must be at least 1 (got {limit})")
+    env.config  # noqa: B018 (no setting is read, but a broken config is said here too)
     store = open_store(create=False)
     if store is None:
         if cid:

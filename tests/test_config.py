@@ -165,11 +165,27 @@ def test_instances_tiers_and_options_that_exist_load() -> None:
     assert config.providers["ollama"]["keep_alive"] == "5m"
 
 
-@pytest.mark.parametrize("command", ["route", "run"])
-def test_route_and_run_refuse_a_bad_config_the_same_way(tmp_path: Path, command: str) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("route", "-m", "fake:echo", "hi"),
+        ("run", "-m", "fake:echo", "hi"),
+        ("models", "--offline"),
+        ("cost",),
+        ("cost", "--by-verdict"),
+        ("logs",),
+        ("bench", "-m", "fake:echo"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_every_command_refuses_a_bad_config_the_same_way(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # Even a command that reads no setting (logs, the audit) says the config is broken,
+    # so a mistake is found by whichever command runs first.
     path = tmp_path / "c.yaml"
     path.write_text("providers:\n  mine: {kind: fakee}\n")
-    result = run_in_process("--config", str(path), command, "-m", "fake:echo", "hi")
+    result = run_in_process("--config", str(path), *args)
     assert result.returncode == 2
     assert result.stdout == b""
     assert result.stderr.decode() == (

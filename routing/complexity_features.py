@@ -8,6 +8,7 @@ Pure Python; no numpy, no model, no network.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from convergio_llm.routing.words import words as shared_words
@@ -192,19 +193,27 @@ def _token_counts(token: str) -> int:
     return sum(int(counts[f]) << (i * _WIDTH) for i, f in enumerate(_TOKEN_FIELDS))
 
 
+def _packed_sum(tokens: list[str], cache: dict[str, int], count: Callable[[str], int]) -> int:
+    """The tokens' packed counts summed, each distinct token's counted once per process."""
+    try:
+        return sum(filter(None, map(cache.__getitem__, tokens)))
+    except KeyError:
+        if len(cache) > 100_000:  # bounded, for a long-running process
+            cache.clear()
+        for token in set(tokens).difference(cache):
+            cache[token] = count(token)
+        return sum(filter(None, map(cache.__getitem__, tokens)))
+
+
+def _unpacked(packed: int) -> dict[str, int]:
+    return {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
+
+
 def _fast_features(text: str, tokens: list[str]) -> dict[str, int]:
     """`_cue_counts` and the specialist-word count for ASCII text, from cached tokens."""
     # Most tokens count nothing ("the", "of"): filtering out their zeros first spares `sum`
     # a slow many-digit addition for each of them (the packed totals exceed 64 bits).
-    try:
-        packed = sum(filter(None, map(_TOKENS.__getitem__, tokens)))
-    except KeyError:
-        if len(_TOKENS) > 100_000:  # bounded, for a long-running process
-            _TOKENS.clear()
-        for token in set(tokens).difference(_TOKENS):
-            _TOKENS[token] = _token_counts(token)
-        packed = sum(filter(None, map(_TOKENS.__getitem__, tokens)))
-    counts = {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
+    counts = _unpacked(_packed_sum(tokens, _TOKENS, _token_counts))
     if counts["multi_first"]:
         _count_multi_word(text.lower(), counts)
     return counts
@@ -261,15 +270,7 @@ def _unicode_token_counts(token: str) -> int:
 
 def _unicode_features(text: str, tokens: list[str]) -> dict[str, int]:
     global _MULTI_I
-    try:
-        packed = sum(filter(None, map(_UNICODE_TOKENS.__getitem__, tokens)))
-    except KeyError:
-        if len(_UNICODE_TOKENS) > 100_000:  # bounded, for a long-running process
-            _UNICODE_TOKENS.clear()
-        for token in set(tokens).difference(_UNICODE_TOKENS):
-            _UNICODE_TOKENS[token] = _unicode_token_counts(token)
-        packed = sum(filter(None, map(_UNICODE_TOKENS.__getitem__, tokens)))
-    counts = {f: (packed >> (i * _WIDTH)) & _MASK for i, f in enumerate(_TOKEN_FIELDS)}
+    counts = _unpacked(_packed_sum(tokens, _UNICODE_TOKENS, _unicode_token_counts))
     if " " in text or "-" in text:
         if _MULTI_I is None:
             _MULTI_I = re.compile(_multi_word().pattern, re.I)

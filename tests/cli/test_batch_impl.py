@@ -6,7 +6,6 @@ tests/cli/test_run_batch.py; the ledger is the real SQLite file in the test's da
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -15,15 +14,10 @@ from typing import Any
 
 import pytest
 
-from convergio_llm.cli.context import Environment
-from convergio_llm.cli.run_impl import RunOptions, run_command
-from convergio_llm.providers.registry import Registry
-from convergio_llm.routing.config import Config
-from convergio_llm.routing.context import Context
 from convergio_llm.routing.cooldown import Cooldown, cooldown_file, write
 from convergio_llm.routing.decide import Policy
 from convergio_llm.routing.ledger import open_ledger
-from tests.cli.test_run_batch import BATCH_COST, CONFIG, prompts
+from tests.cli.test_run_batch import BATCH_COST, CONFIG, prompts, run_text
 from tests.conftest import llm
 from tests.servers.anthropic_batch import AnthropicBatchServer
 from tests.servers.openai_batch import OpenAIBatchServer
@@ -45,22 +39,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIBatchServer]:
 def run(
     config: dict[str, Any], lines: list[str] | None = None, **options: Any
 ) -> tuple[int, list[dict[str, Any]], str]:
-    cfg = Config(data=config)
-    stdin = "".join(line + "\n" for line in lines or [])
-    env = Environment(
-        stdin=io.BytesIO(stdin.encode("utf-8", "surrogateescape")),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        environ={},
-        _config=cfg,
-        _routing=Context(cfg, Registry(cfg.providers, load_plugins=False)),
-    )
-    try:
-        status = run_command(env, RunOptions(**options))
-    finally:
-        env.close()
-    out = env.stdout.getvalue()  # type: ignore[attr-defined]
-    err = env.stderr.getvalue()  # type: ignore[attr-defined]
+    status, out, err = run_text(lines, config, **options)
     return status, [json.loads(x) for x in out.splitlines()], err
 
 

@@ -55,11 +55,14 @@ def run(lines: list[str] | None = None, **options: Any) -> tuple[int, list[dict[
     return status, [json.loads(x) for x in out.splitlines()], err
 
 
-def run_text(lines: list[str] | None = None, **options: Any) -> tuple[int, str, str]:
-    cfg = Config(data=CONFIG)
+def run_text(
+    lines: list[str] | None = None, config: dict[str, Any] | None = None, **options: Any
+) -> tuple[int, str, str]:
+    """`run_command` in-process on its own streams, under `config` (CONFIG by default)."""
+    cfg = Config(data=CONFIG if config is None else config)
     stdin = "".join(line + "\n" for line in lines or [])
     env = Environment(
-        stdin=io.BytesIO(stdin.encode()),
+        stdin=io.BytesIO(stdin.encode("utf-8", "surrogateescape")),
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         environ={},

@@ -3,23 +3,12 @@ exactly what the one-regex path gives, on random texts and on the dev set."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convergio_llm.routing import complexity
 from convergio_llm.routing import complexity_features as cf
-
-DEV = [
-    json.loads(line)
-    for line in (Path(__file__).parents[1] / "data" / "complexity_dev.jsonl")
-    .read_text()
-    .splitlines()
-    if line.strip()
-]
-
+from tests.routing.test_complexity import DEV  # the hand-labelled prompts, loaded once
 
 # Words and marks the cue patterns care about, so random texts hit the fast path's edges:
 # multi-word cues split across spaces, hyphens and newlines, numbers glued to words, `$`.

@@ -9,6 +9,9 @@ figure is the median wall time with its min-max spread. No assertions: figures o
 Last figures (2026-12-02, a loaded 2-core VM, load 10-13: only ratios mean anything):
 route 1.26x the bare Typer app (1.33x for the build before the price-table mirror and the
 NamedTuple records, same interleaved run), with a key set 1.30x (was 1.61x).
+Re-run 2026-12-02 14:20 UTC on the same build (BENCH_RUNS=21, then 31 twice; load 2.0
+rising to 4.6): route 1.20x, 1.36x, 1.56x the bare Typer app (median; min 1.24x, 1.24x,
+1.32x), so the ratio still moves more with load than with code.
 """
 
 from __future__ import annotations

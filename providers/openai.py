@@ -101,6 +101,10 @@ class OpenAIProvider(Provider):
 
         try:
             requests.get(f"{self.base_url}/models", timeout=(0.5, 1.0))
+        except requests.ReadTimeout:
+            # It took the connection, so it is there: a server busy generating (or a loaded
+            # machine) answers the probe late, which is no reason to route around it.
+            return AVAILABLE
         except requests.RequestException:
             return Availability(False, f"OpenAI-compatible server not reachable at {self.base_url}")
         return AVAILABLE

@@ -248,6 +248,17 @@ def test_unreachable_server_is_provider_unavailable() -> None:
     assert not availability and url in availability.reason
 
 
+def test_a_server_that_takes_the_connection_but_answers_late_is_available() -> None:
+    """A busy server (or a loaded machine) answers the probe after its 1 s read timeout;
+    it is up, so it stays a target. No answer at all is the slowest case of that."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()  # the kernel completes the handshake; nothing ever answers
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}/v1"
+        availability = OpenAIProvider("vllm", {"base_url": url}).available()
+    assert availability, availability.reason
+
+
 def test_a_stalled_stream_is_a_timeout() -> None:
     with OpenAIServer() as server:
         server.failures.append(

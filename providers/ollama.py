@@ -109,6 +109,8 @@ class OllamaProvider(Provider):
 
         try:
             response = self.session().get(self.host.url + "/api/version", timeout=PROBE_TIMEOUT)
+        except requests.ReadTimeout:
+            return Availability(True)  # it took the connection: there, only slow to answer
         except requests.RequestException:
             return Availability(False, self.unreachable)
         if response.status_code != 200:

@@ -103,7 +103,7 @@ class OpenAIProvider(Provider):
             requests.get(f"{self.base_url}/models", timeout=(0.5, 1.0))
         except requests.ReadTimeout:
             # It took the connection, so it is there: a server busy generating (or a loaded
-            # machine) answers the probe late, which is no reason to route around it.
+            # machine) answers the probe late, which is no reason to call it unreachable.
             return AVAILABLE
         except requests.RequestException:
             return Availability(False, f"OpenAI-compatible server not reachable at {self.base_url}")

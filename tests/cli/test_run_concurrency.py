@@ -87,8 +87,6 @@ def test_bad_lines_are_reported_by_number_in_place_and_the_rest_go_on() -> None:
     with GatedServer(group=2, gate_timeout_s=0.5) as server:
         status, out, err = run(config_for(server), lines, concurrency=3)
     assert [o["id"] for o in out] == ["q0", "q1", "3", "q3", "5", "q5"]
-    unexpected = [o for o in out if o["id"] in ("q0", "q1", "q3", "q5") and "error" in o]
-    assert not unexpected, unexpected  # the good lines are answered, whatever the load
     assert [o["schema"] for o in out] == [
         COMPLETION,
         COMPLETION,
@@ -96,7 +94,7 @@ def test_bad_lines_are_reported_by_number_in_place_and_the_rest_go_on() -> None:
         COMPLETION,
         ERROR,
         COMPLETION,
-    ]
+    ], out  # a good line that failed shows its error
     assert out[2]["line"] == 3 and out[4]["line"] == 5
     assert status == 2  # the first failure's: a usage error
     assert err.index("line 3:") < err.index("line 5:")

@@ -401,3 +401,15 @@ def test_models_keeps_the_pulled_models_when_api_ps_fails() -> None:
         server.route("GET", r"/api/ps", lambda rec, match: Response.text("boom", 500))
         names = {m.name for m in OllamaProvider(settings={"host": server.url}).models()}
     assert {"llama3.2:3b", "qwen2.5:7b", "gemma3:270m"} <= names
+
+
+def test_a_server_that_takes_the_connection_but_answers_late_is_available() -> None:
+    """Ollama loading a model (or a loaded machine) may answer /api/version after the probe's
+    1 s; it took the connection, so it is there. A closed port stays unavailable."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()  # the kernel completes the handshake; nothing ever answers
+        port = listening.getsockname()[1]
+        assert OllamaProvider(settings={"host": f"127.0.0.1:{port}"}).available()
+    closed = OllamaProvider(settings={"host": f"127.0.0.1:{port}"}).available()
+    assert not closed and f"127.0.0.1:{port}" in closed.reason

@@ -5,8 +5,6 @@ One prompt is plain text. A decision object (from `llm route`) is recognised by 
 result for that line and the rest go on.
 """
 
-from __future__ import annotations
-
 import io
 import json
 import math

@@ -12,8 +12,6 @@ Go source (envconfig/config.go), reproduced rule by rule:
 One addition: an empty host (`:11434`) also becomes 127.0.0.1, which Go's dialer does implicitly.
 """
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 

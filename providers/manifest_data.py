@@ -5,8 +5,6 @@ variables, default host, the extra that installs it). Read it through manifest.p
 re-exports these names and holds the rules built on them (availability, hints, locality).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 

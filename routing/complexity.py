@@ -18,8 +18,6 @@ held-out outcomes it orders prompts no better than their length does.
 Pure Python; no numpy, no model, no network.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple

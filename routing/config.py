@@ -7,20 +7,16 @@ a `tiers:` entry) is refused with the nearest valid name. A YAML tag that safe_l
 refuses (`!!python/object/apply:...`) is refused in the same one line.
 """
 
-from __future__ import annotations
-
 import math
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path  # at run time: a field's type (typer has imported it already)
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import ConfigError
 from convergio_llm.providers.registry import BUILTIN_KINDS, ENTRY_POINT_GROUP
 from convergio_llm.routing.paths import config_file
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 PROFILES = ("free", "pro", "enterprise")
 

@@ -15,8 +15,6 @@ A request kept local by privacy, offline or budget has `local_only` set and a ch
 with no cloud provider in it, so a failing local engine can never leak it.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError, NoProviderAvailable
@@ -48,6 +46,15 @@ __all__ = ["Policy", "decide"]
 OUTPUT_GUESS = {"simple": 200, "medium": 500, "complex": 1000}
 
 
+class _TierPlan(NamedTuple):
+    """Per tier: the cloud chain, why providers were skipped, and the alternatives to price."""
+
+    cloud: tuple[Target, ...]
+    skipped: dict[str, str]
+    alternatives: tuple[tuple[str, Target], ...]
+    why_skipped: str
+
+
 class _Plan(NamedTuple):
     """The parts of a decision that depend only on the context and the policy, found once
     per pair: `llm route --jsonl` then spends its time on the prompt, not on the config.
@@ -72,15 +79,6 @@ class _Plan(NamedTuple):
     # The privacy rule for a prompt with nothing found: the same for every such prompt, so
     # one entry (and its JSON text) is shared, like the budget and platform entries.
     no_findings: list[Rule]
-
-
-class _TierPlan(NamedTuple):
-    """Per tier: the cloud chain, why providers were skipped, and the alternatives to price."""
-
-    cloud: tuple[Target, ...]
-    skipped: dict[str, str]
-    alternatives: tuple[tuple[str, Target], ...]
-    why_skipped: str
 
 
 def _why_skipped(skipped: dict[str, str]) -> str:

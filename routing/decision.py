@@ -4,8 +4,6 @@ It is data, not behaviour: `llm route` prints it, `llm run` executes it as given
 `--explain` renders `trace`, so the explanation cannot drift from the decision.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -131,7 +129,7 @@ class Decision(NamedTuple):
         return out
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> Decision:
+    def from_json(cls, obj: Mapping[str, Any]) -> "Decision":
         """A decision read back from JSON: untrusted input (it may have been edited), so
         every field is checked for its type; a wrong one is an InputError naming it."""
         schema = obj.get("schema")

@@ -6,8 +6,6 @@ say a pattern cannot match, and the checks that turn a match into a finding: a c
 from privacy.py, which decides which patterns to run where (its docstring says how).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple

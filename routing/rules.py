@@ -3,8 +3,6 @@ and (for the rules that can keep a request local) why. `decide.py` runs them in 
 the module docstring there draws the tree.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError

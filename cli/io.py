@@ -5,6 +5,8 @@ One prompt is plain text. A decision object (from `llm route`) is recognised by 
 result for that line and the rest go on.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import io
 import json
 import math

@@ -12,6 +12,8 @@ Go source (envconfig/config.go), reproduced rule by rule:
 One addition: an empty host (`:11434`) also becomes 127.0.0.1, which Go's dialer does implicitly.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import re
 from typing import NamedTuple
 

@@ -5,6 +5,8 @@ variables, default host, the extra that installs it). Read it through manifest.p
 re-exports these names and holds the rules built on them (availability, hints, locality).
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 

@@ -18,6 +18,8 @@ held-out outcomes it orders prompts no better than their length does.
 Pure Python; no numpy, no model, no network.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple

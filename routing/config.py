@@ -7,6 +7,8 @@ a `tiers:` entry) is refused with the nearest valid name. A YAML tag that safe_l
 refuses (`!!python/object/apply:...`) is refused in the same one line.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import math
 import os
 from collections.abc import Iterable, Mapping

@@ -15,6 +15,8 @@ A request kept local by privacy, offline or budget has `local_only` set and a ch
 with no cloud provider in it, so a failing local engine can never leak it.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError, NoProviderAvailable

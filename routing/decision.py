@@ -4,6 +4,8 @@ It is data, not behaviour: `llm route` prints it, `llm run` executes it as given
 `--explain` renders `trace`, so the explanation cannot drift from the decision.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import json
 from collections.abc import Mapping
 from types import MappingProxyType

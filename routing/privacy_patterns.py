@@ -3,6 +3,8 @@
 The patterns (one alternation over the kinds a text could hold), the cheap gates that
 say a pattern cannot match, and the checks that turn a match into a finding: a checksum
 (routing/validators.py), a phone-like layout, a secret that is not a placeholder. Split
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 from privacy.py, which decides which patterns to run where (its docstring says how).
 """
 

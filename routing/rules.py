@@ -3,6 +3,8 @@ and (for the rules that can keep a request local) why. `decide.py` runs them in 
 the module docstring there draws the tree.
 """
 
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError

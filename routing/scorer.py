@@ -2,7 +2,7 @@
 
 A logistic regression over the prompt's words (lower-cased, punctuation stripped), four
 token shapes (a number, a symbol, a long word, a capitalised word) and a few whole-prompt
-signals (length, lines, questions, a code fence). Trained by `make router`
+signals (length, lines, questions, a code fence, how many numbers). Trained by `make router`
 (tools/train_router.py) on public weak/strong outcomes; ROUTER_CARD.md says on what.
 
 Inference is pure Python and cheap on purpose: the model is linear and the words are
@@ -11,8 +11,8 @@ computed once per process and a prompt's score is one C-level `sum` over a dicti
 lookup per token, plus four dense terms. Weights load lazily, on the first score.
 """
 
-from __future__ import annotations
-
+# Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
+# each string annotation of the records below at every start (tests/test_startup_imports.py).
 import json
 import math
 import re
@@ -24,7 +24,11 @@ WEIGHTS_FILE = "router_weights.json"
 STRIP = ".,;:!?()\"'[]{}<>*`_"
 _SYMBOLS = frozenset("=+*/^<>{}[];`\\|$%#@&~")
 SHAPES = ("#digit", "#symbol", "#long", "#cap")
-DENSE = ("log_words", "log_lines", "questions", "code_fence")
+DENSE = ("log_words", "log_lines", "questions", "code_fence", "log_numbers")
+# A number: a run of digits with at most one decimal part ("3", "1,000", "2.5"). How many a
+# prompt holds is a signal of its own: a word problem's quantities are its steps. A pattern
+# string, not a compiled one: `re` compiles it on first use, not at every start-up.
+NUMBER = r"\d+(?:[.,]\d+)?"
 
 
 def key_of(token: str) -> str:
@@ -57,6 +61,7 @@ def dense_features(text: str, n_words: int) -> tuple[float, ...]:
         math.log1p(text.count("\n")),
         min(text.count("?"), 5) / 5.0,
         1.0 if "```" in text else 0.0,
+        math.log1p(len(re.findall(NUMBER, text))),
     )
 
 
@@ -83,7 +88,7 @@ def load(text: str | None = None) -> Model:
     return Model(
         bias=float(raw["bias"]),
         words=raw["weights"],  # JSON gives str → float already: no copy on every start
-        dense=tuple(float(raw["dense"][name]) for name in DENSE),
+        dense=tuple(float(raw["dense"].get(name, 0.0)) for name in DENSE),
         meta={k: v for k, v in raw.items() if k not in ("bias", "weights", "dense")},
     )
 
@@ -125,6 +130,7 @@ SIGNAL_NAMES = {
     "log_lines": "lines in the prompt",
     "questions": "question marks",
     "code_fence": "a code block",
+    "log_numbers": "how many numbers",
 }
 SHAPE_NAMES = {
     "#digit": "numbers",
@@ -172,7 +178,7 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
         log_words, per_token = _LOG1P[n], _INV_SQRT[n]
     else:
         log_words, per_token = math.log1p(n), 1.0 / math.sqrt(n)
-    w_words, w_lines, w_questions, w_fence = model.dense
+    w_words, w_lines, w_questions, w_fence, w_numbers = model.dense
     names = SIGNAL_NAMES
     terms = {names["log_words"]: w_words * log_words}
     if "\n" in text:
@@ -181,6 +187,11 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
         terms[names["questions"]] = w_questions * min(text.count("?"), 5) / 5.0
     if "```" in text:
         terms[names["code_fence"]] = w_fence
+    numbers = len(re.findall(NUMBER, text))
+    if numbers:
+        terms[names["log_numbers"]] = w_numbers * (
+            _LOG1P[numbers] if numbers < _TABLE else math.log1p(numbers)
+        )
     z = model.bias + total * per_token + sum(terms.values())
     ranked = sorted(set(tokens), key=weight_of)
     for token in ranked[:3] + ranked[3:][-3:]:
@@ -204,14 +215,14 @@ def probability(z: float) -> float:
 
 
 # The local model's size, from its name: "gemma-3-270m", "llama3.2:3b", "qwen2.5-7b-instruct".
-_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.I)
+_SIZE = r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])"  # compiled by `re` on first use
 DEFAULT_STRENGTH = "small"
 
 
 def strength_of(model_name: str) -> str:
     """The calibration a local model gets: `tiny` under 1.5B parameters, `small` to 4.5B,
     `medium` above; a name with no size in it gets DEFAULT_STRENGTH."""
-    found = _SIZE.search(model_name)
+    found = re.search(_SIZE, model_name, re.IGNORECASE)
     if found is None:
         return DEFAULT_STRENGTH
     size = float(found.group(1)) / (1000 if found.group(2).lower() == "m" else 1)

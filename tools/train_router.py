@@ -78,7 +78,7 @@ SHORT_HARD = ROOT / "tools" / "short_hard.txt"  # its counterweight: short, stro
 EASY_WEIGHT = 0.2
 # The across-source fit's share of the logit (tools/loso_router.py measures each choice).
 KIND_WEIGHT = 0.5
-KEEP = 4000  # the largest weights kept in the shipped file (cold start reads them all)
+KEEP = 3000  # the largest weights kept in the shipped file (cold start reads them all)
 
 
 def read(path: Path) -> list[dict]:
@@ -86,14 +86,18 @@ def read(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def training_set(data: Path) -> tuple[list[str], np.ndarray, list[str]]:
+def training_set(
+    data: Path, exclude: frozenset[str] = frozenset()
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Prompts, targets and sources; `exclude` leaves prompts out of every file (the
+    cross-validation of tools/cv_router.py holds a fold out this way)."""
     pairs = read(data / "pairs.jsonl")
-    dev_prompts = {r["prompt"] for r in pairs if r["split"] == "dev"}
+    held_out = {r["prompt"] for r in pairs if r["split"] == "dev"} | exclude
     gains: dict[str, list[float]] = defaultdict(list)
     sources: dict[str, str] = {}
-    rows = [r for r in pairs if r["split"] == "train"]
+    rows = [r for r in pairs if r["split"] == "train" and r["prompt"] not in exclude]
     for name in EXTRA_FILES:
-        rows += [r for r in read(data / name) if r["prompt"] not in dev_prompts]
+        rows += [r for r in read(data / name) if r["prompt"] not in held_out]
     for r in rows:
         if r["src_dataset"] in NOT_FOR_TRAINING:
             continue
@@ -224,7 +228,10 @@ def blended(vocab: dict[str, int], within: Fitted, across: Fitted, kind: float) 
     v = within[1] + kind * across[1]
     b = within[2] + kind * across[2]
     names = list(vocab)
-    order = sorted(range(len(names)), key=lambda i: (-abs(w[i]), names[i]))[:KEEP]
+    # The shapes are always kept: they are what weighs a word the model has never seen.
+    shapes = [i for i, name in enumerate(names) if name in scorer.SHAPES]
+    words = [i for i in range(len(names)) if names[i] not in scorer.SHAPES]
+    order = sorted(words, key=lambda i: (-abs(w[i]), names[i]))[: KEEP - len(shapes)] + shapes
     weights = {names[i]: round(float(w[i]), 4) for i in sorted(order, key=lambda i: names[i])}
     return {
         "bias": round(b, 4),

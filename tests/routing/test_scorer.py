@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def by_hand(text: str) -> float:
     z += dense["log_lines"] * math.log1p(text.count("\n"))
     z += dense["questions"] * min(text.count("?"), 5) / 5
     z += dense["code_fence"] * ("```" in text)
+    # How many numbers: runs of digits, a decimal part ("2.5", "1,000") counted with its number.
+    z += dense["log_numbers"] * math.log1p(len(re.findall(r"[0-9]+(?:[.,][0-9]+)?", text)))
     return 1 / (1 + math.exp(-z))
 
 
@@ -49,6 +52,7 @@ def by_hand(text: str) -> float:
         "Hi there!",
         "```python\ndef f(x):\n    return x\n```\nWhy does f(3) == 3? And f(4)?",
         f"{UP} {DOWN} The 3 Committees reviewed 1,000 applications.",
+        "Tom has 3 apples and buys 12 more at $0.50 each; he gives 4.5 kg away. 7 left?",
         "",
     ],
 )
@@ -143,11 +147,18 @@ def test_trivial_chat_stays_on_the_default_local_model(prompt: str) -> None:
 
 def test_explanations_name_signals_and_shapes_in_words() -> None:
     assert "#long" in WORDS  # the shape this test leans on is weighed
+    # Neither word is weighed: each is named by the shapes it has that the model weighs.
+    assert "committeeships" not in WORDS and "extraordinarily" not in WORDS
+    capitalised_long = " + ".join(
+        name for shape, name in (("#long", "long words"), ("#cap", "capitalised words"))
+        if shape in WORDS
+    )  # fmt: skip
     text = "```\nCommitteeships Extraordinarily\n```"
     _, explained = scorer.assess(text)
     named = {**explained["up"], **explained["down"]}
-    assert set(named) <= {"long words", "a code block", "lines in the prompt", "prompt length"}
-    assert "long words" in named  # the words' shape: the model weighs neither word
+    signals = {"a code block", "lines in the prompt", "prompt length", "symbols"}
+    assert set(named) <= {capitalised_long, *signals}
+    assert capitalised_long in named  # the words' shapes: the model weighs neither word
     assert "a code block" in named and "code_fence" not in named
     # The uncached path (any model) names them the same way.
     assert scorer.assess(text, scorer.load())[1] == explained
@@ -156,5 +167,7 @@ def test_explanations_name_signals_and_shapes_in_words() -> None:
 def test_a_weighed_word_is_named_by_itself_and_an_unknown_one_by_its_shapes() -> None:
     model = scorer.shipped()
     assert scorer.name_of(f"{UP}!", model.words) == UP
-    assert scorer.name_of("Committeeships", model.words) == "long words"
+    assert scorer.name_of("committeeships", model.words) == "long words"
+    assert "#cap" in model.words
+    assert scorer.name_of("Committeeships", model.words) == "long words + capitalised words"
     assert scorer.name_of("zqxw", model.words) == "zqxw"  # no weight, no weighed shape

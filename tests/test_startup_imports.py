@@ -31,6 +31,7 @@ ROUTE_NEEDS_NOT = (
     "logging",
     "dataclasses",  # route's records are NamedTuples (providers/values.py, routing/decision.py)
     "yaml",  # the price table comes from its parsed mirror, providers/prices_table.py
+    "convergio_llm.cli.exit_status",  # an enum only an error needs (cli/errors.py)
     "convergio_llm.providers.base",
     "convergio_llm.providers.anthropic",
     "convergio_llm.providers.openai",

@@ -149,9 +149,16 @@ class AllAttemptsFailed(LLMError):
         self.last = last
 
 
-# Variables whose values are secrets even when no provider declared them.
-_SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET|PASSWORD)$|^(AZURE_OPENAI_AD_TOKEN)$")
+# Variables whose values are secrets even when no provider declared them, by how their
+# names end (AZURE_OPENAI_AD_TOKEN among them): a suffix test, where a regex would be
+# compiled at every start.
+_SECRET_SUFFIXES = ("API_KEY", "_TOKEN", "_SECRET", "PASSWORD")
 _extra_secrets: set[str] = set()
+
+
+def _is_secret_name(name: str) -> bool:
+    # A trailing newline aside, as `$` reads an end: `X_TOKEN\n` is a secret's name too.
+    return name.removesuffix("\n").endswith(_SECRET_SUFFIXES)
 
 
 def register_secret_env(*names: str) -> None:
@@ -166,7 +173,7 @@ def _secret_names(environ_names: tuple[str | bytes, ...]) -> tuple[str, ...]:
     # write cost ~0.1 ms a line in `route --jsonl`. Keyed on the names themselves (a
     # variable added, removed or swapped for another: the size alone missed a swap)
     # and cleared when more names are registered.
-    return tuple(name for name in os.environ if name in _extra_secrets or _SECRET_NAME.search(name))
+    return tuple(name for name in os.environ if name in _extra_secrets or _is_secret_name(name))
 
 
 def _environ_names() -> tuple[str | bytes, ...]:

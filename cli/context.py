@@ -180,7 +180,9 @@ class ScrubbedStream:
 
 # The start of `scheme:`, `scheme://user` or `scheme://user:pass` that has not reached the
 # `@` yet: what the scrubber's URL-password rule could still match once more text comes.
-_URL_START = re.compile(r"[a-zA-Z][\w+.-]*:(?:/(?:/[^/\s:@]*(?::[^/\s@]*)?)?)?\Z")
+# A pattern string: `re` compiles it on first use (whole lines, all `llm route` writes,
+# never look), not at every start.
+_URL_START = r"[a-zA-Z][\w+.-]*:(?:/(?:/[^/\s:@]*(?::[^/\s@]*)?)?)?\Z"
 _URL_REACH = 4096  # a URL prefix longer than this is not held back (bounds the search)
 
 
@@ -194,7 +196,7 @@ def _held_from(text: str) -> int:
         cut = _secret_tail(text, values)
     if ":" in text[-_URL_REACH:]:
         segment = max(len(text) - _URL_REACH, text.rfind(" ") + 1, text.rfind("\n") + 1)
-        if (match := _URL_START.search(text, segment)) is not None:
+        if (match := re.compile(_URL_START).search(text, segment)) is not None:  # re's cache
             cut = min(cut, match.start())
     return cut
 

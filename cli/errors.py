@@ -8,8 +8,6 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
-from convergio_llm.cli.exit_status import ExitStatus, status_for
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -22,7 +20,8 @@ def guard(func: F) -> F:
     """Wrap a command: known errors → one line + exit code; no traceback unless --debug.
 
     The command takes `ctx: typer.Context` as its first parameter; its `obj` is the
-    Environment whose stderr gets the line (and whose streams scrub secrets).
+    Environment whose stderr gets the line (and whose streams scrub secrets). Each handler
+    imports the exit codes itself: a command that succeeds never needs the enum (start-up).
     """
 
     @functools.wraps(func)
@@ -38,17 +37,24 @@ def guard(func: F) -> F:
         except (typer.Exit, typer.Abort, ClickException):
             raise
         except LLMError as exc:
+            from convergio_llm.cli.exit_status import status_for
+
             if debug:
                 raise
             _say(env, f"llm: error: {exc}")
             raise typer.Exit(int(status_for(exc))) from None
         except KeyboardInterrupt:
+            from convergio_llm.cli.exit_status import ExitStatus
+
             _say(env, "llm: interrupted")
             raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
         except BrokenPipeError:
+            from convergio_llm.cli.exit_status import ExitStatus
+
             _silence_broken_pipe()
             raise typer.Exit(int(ExitStatus.OK)) from None
         except OSError as exc:  # stdout on a full disk, /dev/full, or closed
+            from convergio_llm.cli.exit_status import ExitStatus
             from convergio_llm.cli.io import output_error_line
 
             if debug:
@@ -56,6 +62,8 @@ def guard(func: F) -> F:
             _say(env, f"llm: error: {output_error_line(exc)}")
             raise typer.Exit(int(ExitStatus.ERROR)) from None
         except Exception as exc:
+            from convergio_llm.cli.exit_status import ExitStatus
+
             if debug:
                 raise
             message = f"{type(exc).__name__}: {exc}".splitlines()[0]

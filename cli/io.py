@@ -27,11 +27,12 @@ from convergio_llm.routing.decision import (
 # Deeper than any request or decision needs; deeper still would exhaust the recursion of
 # the JSON encoder and decoder (RecursionError), so such a line is refused by number.
 MAX_DEPTH = 64
+# Pattern strings, compiled by `re` on the first JSON line (a plain prompt has none).
 # A lone UTF-16 surrogate escape (\ud800 with no partner): JSON allows it, UTF-8 cannot
 # carry it, so it would fail later, when the request is written or sent.
-_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = r"\\u[dD][89a-fA-F]"
 # What Python's reader turns into a float that is not finite (JSON has no such number).
-_NOT_FINITE = re.compile(r"NaN|Infinity|[eE]\+?\d{3}")
+_NOT_FINITE = r"NaN|Infinity|[eE]\+?\d{3}"
 
 
 class Item(NamedTuple):
@@ -150,9 +151,9 @@ def _parse(text: str) -> Any:
     # has a handful of brackets and no escapes).
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
         raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
-    if _SURROGATE.search(text) and _has_lone_surrogate(obj):
+    if re.search(_SURROGATE, text) and _has_lone_surrogate(obj):
         raise InputError("invalid JSON (a lone surrogate escape such as \\ud800 is not text)")
-    if _NOT_FINITE.search(text) and _has_non_finite(obj):
+    if re.search(_NOT_FINITE, text) and _has_non_finite(obj):
         raise InputError("invalid JSON (NaN and infinite numbers are not JSON numbers)")
     return obj
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
-from convergio_llm.cli.exit_status import ExitStatus, status_for
 from convergio_llm.cli.io import error_object, read_items, write_json
 from convergio_llm.providers.errors import InputError, LLMError
 from convergio_llm.routing.decide import Policy, decide
@@ -23,7 +22,7 @@ def route_command(
     explain: bool,
     inputs: tuple[tuple[str, ...], tuple[str, ...], str | None] = ((), (), None),
 ) -> int:
-    status = ExitStatus.OK
+    status = 0  # ExitStatus.OK: cli/exit_status.py is imported with the first error (start-up)
     for item in read_items(env, prompt, jsonl, defaults):
         try:
             if item.error is not None:
@@ -41,6 +40,8 @@ def route_command(
                 # As `llm run` would: targets that cannot take the image or schema go.
                 decision = fit(decision, env.routing, notice=env.warn, policy=policy)
         except LLMError as exc:
+            from convergio_llm.cli.exit_status import status_for
+
             code = status_for(exc)
             status = status or code
             if jsonl:

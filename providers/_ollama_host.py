@@ -14,11 +14,9 @@ One addition: an empty host (`:11434`) also becomes 127.0.0.1, which Go's dialer
 
 # Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
 # each string annotation of the records below at every start (tests/test_startup_imports.py).
-import re
 from typing import NamedTuple
 
 DEFAULT_PORT = 11434
-_PORT = re.compile(r"[+-]?[0-9]+\Z")
 
 
 class OllamaHost(NamedTuple):  # a NamedTuple: cheap to define on every `llm route` start
@@ -53,14 +51,28 @@ def _split_host_port(hostport: str) -> tuple[str, str] | None:
     return host, port
 
 
-# A canonical dotted quad (no leading zeros) is its own normal form; recognising it here
-# keeps ipaddress (~1 ms) out of `llm route`'s start-up for the usual 127.0.0.1.
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+# The two checks below are string methods, not regexes: `llm route` parses the host at
+# every start, and compiling the two patterns cost more than the rest of this module.
+
+
+def _is_port_number(text: str) -> bool:
+    """An optional sign and ASCII digits (int() alone would also take `1_0`, ` 1`, `١`)."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _is_canonical_ipv4(text: str) -> bool:
+    """Four octets 0-255 without leading zeros: a dotted quad that is its own normal form."""
+    octets = text.split(".")
+    return len(octets) == 4 and all(
+        o.isascii() and o.isdigit() and str(int(o)) == o and int(o) <= 255 for o in octets
+    )
 
 
 def _normalise_ip(text: str) -> str | None:
-    if _CANONICAL_IPV4.match(text):
+    # Recognising the canonical form here keeps ipaddress (~1 ms) out of `llm route`'s
+    # start-up for the usual 127.0.0.1.
+    if _is_canonical_ipv4(text):
         return text
     if ":" not in text and not text[:1].isdigit():
         return None  # `localhost`, `ollama.com`, an unset OLLAMA_HOST: no IP, no ipaddress import
@@ -101,7 +113,7 @@ def parse_ollama_host(raw: str | None) -> OllamaHost:
     else:
         host, port_text = split
 
-    port = int(port_text) if _PORT.match(port_text) else -1
+    port = int(port_text) if _is_port_number(port_text) else -1
     if not 0 <= port <= 65535:
         port = default_port
     return OllamaHost(scheme, _connectable(host), port, path)

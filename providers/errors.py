@@ -61,12 +61,14 @@ class BudgetExceeded(LLMError):
 MESSAGE_LIMIT = 400
 
 
-_LINE_BREAKS = re.compile(r"\s*[\r\n\f\v]+\s*")
+# Pattern strings here and below, not compiled patterns, where `llm route` does not need
+# them: `re` compiles each on first use (and caches it), not at every start.
+_LINE_BREAKS = r"\s*[\r\n\f\v]+\s*"
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
     """Line breaks (and the blanks around them) as one space, cut at `limit` characters."""
-    line = _LINE_BREAKS.sub(" ", text[: limit * 4]).strip()
+    line = re.sub(_LINE_BREAKS, " ", text[: limit * 4]).strip()
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -147,9 +149,16 @@ class AllAttemptsFailed(LLMError):
         self.last = last
 
 
-# Variables whose values are secrets even when no provider declared them.
-_SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET|PASSWORD)$|^(AZURE_OPENAI_AD_TOKEN)$")
+# Variables whose values are secrets even when no provider declared them, by how their
+# names end (AZURE_OPENAI_AD_TOKEN among them): a suffix test, where a regex would be
+# compiled at every start.
+_SECRET_SUFFIXES = ("API_KEY", "_TOKEN", "_SECRET", "PASSWORD")
 _extra_secrets: set[str] = set()
+
+
+def _is_secret_name(name: str) -> bool:
+    # A trailing newline aside, as `$` reads an end: `X_TOKEN\n` is a secret's name too.
+    return name.removesuffix("\n").endswith(_SECRET_SUFFIXES)
 
 
 def register_secret_env(*names: str) -> None:
@@ -164,7 +173,7 @@ def _secret_names(environ_names: tuple[str | bytes, ...]) -> tuple[str, ...]:
     # write cost ~0.1 ms a line in `route --jsonl`. Keyed on the names themselves (a
     # variable added, removed or swapped for another: the size alone missed a swap)
     # and cleared when more names are registered.
-    return tuple(name for name in os.environ if name in _extra_secrets or _SECRET_NAME.search(name))
+    return tuple(name for name in os.environ if name in _extra_secrets or _is_secret_name(name))
 
 
 def _environ_names() -> tuple[str | bytes, ...]:
@@ -184,8 +193,8 @@ def secret_values() -> list[str]:
 # A run this long of a secret's characters is redacted wherever it appears.
 MIN_RUN = 8
 _GRAM = MIN_RUN // 2
-_BLOCKS = re.compile(f".{{{_GRAM}}}", re.DOTALL)
-_URL_PASSWORD = re.compile(r"([a-zA-Z][\w+.-]*://[^/\s:@]*):[^/\s@]+@")
+_BLOCKS = f"(?s).{{{_GRAM}}}"  # with a secret set only
+_URL_PASSWORD = r"([a-zA-Z][\w+.-]*://[^/\s:@]*):[^/\s@]+@"
 
 
 @functools.lru_cache(maxsize=8)
@@ -216,7 +225,7 @@ def scrub(text: str) -> str:
     so only every 4th position of the text is looked up in a set of the secrets' 4-grams.
     """
     if "://" in text and "@" in text:
-        text = _URL_PASSWORD.sub(r"\1:[redacted]@", text)
+        text = re.sub(_URL_PASSWORD, r"\1:[redacted]@", text)
     values = tuple(secret_values())
     if not values or len(text) < 6:
         return text
@@ -224,7 +233,7 @@ def scrub(text: str) -> str:
         if value in text:
             text = text.replace(value, "[redacted]")
     grams = _grams(values)
-    if grams.isdisjoint(_BLOCKS.findall(text)):
+    if grams.isdisjoint(re.findall(_BLOCKS, text)):
         return text  # the common case, decided in C
     spans: list[tuple[int, int]] = []
     reach = 0

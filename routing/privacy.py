@@ -34,8 +34,9 @@ _ASSIGNMENT_HINTS = ("pass", "pwd", "secret", "key", "token", "wort", "woord", "
 
 
 # A codice fiscale match is 16 word characters between word boundaries: a whole run of
-# exactly 16, inside one whitespace-separated word of 16 or more characters.
-_CF_RUN = re.compile(r"\b\w{16}\b")
+# exactly 16, inside one whitespace-separated word of 16 or more characters. A pattern
+# string: `re` compiles it when a word that long is first seen.
+_CF_RUN = r"\b\w{16}\b"
 _HEX_OR_COLON = frozenset("0123456789ABCDEFabcdef:")
 
 
@@ -68,7 +69,7 @@ def _word_flags(word: str) -> int:
         flags |= _IBAN_ANY_CASE
     if privacy_context.keyword_word(lowered):
         flags |= _KEYWORD
-    if len(word) >= 16 and _CF_RUN.search(word):
+    if len(word) >= 16 and re.search(_CF_RUN, word):
         flags |= _CF_WORD
     return flags
 
@@ -248,7 +249,7 @@ def _starts(text: str, active: tuple[str, ...], windows: list[re.Match[str]]) ->
                 starts.update(at - k for k in offsets if at >= k)
     if "codice_fiscale" in active:
         for word in {w for w in words(text) if len(w) >= 16}:
-            runs = [m.start() for m in _CF_RUN.finditer(word)]
+            runs = [m.start() for m in re.finditer(_CF_RUN, word)]
             for at in _find_all(text, word) if runs else ():
                 starts.update(at + r for r in runs)
     if "ipv6" in active:

@@ -16,7 +16,8 @@ _PHONE_WORDS_SOURCE = (
     r"telefon\w*|handy|\w*rufen|erreichbar|portable|joindre|appel\w*|téléphone|"
     r"bel|bellen|mobiel|telefoon)\b"
 )
-_VERSION_WORDS = re.compile(r"(?i)(?:version|release|v|build|ver\.?)\s*$")
+# A pattern string: `re` compiles it when a phone number or an IPv4 address is first seen.
+_VERSION_WORDS = r"(?i)(?:version|release|v|build|ver\.?)\s*$"
 _IBAN_LENGTHS = {
     "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
     "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22,
@@ -96,7 +97,7 @@ def phone_like(value: str, start: int, text: str) -> bool:
     if value.startswith(("+", "(")):
         return True
     before = text[max(0, start - 40) : start]
-    if _VERSION_WORDS.search(before):
+    if re.search(_VERSION_WORDS, before):
         return False
     if _trunk_format(value, digits) and not before.endswith((".", ",")):  # not $4.05 1600
         return True
@@ -126,7 +127,7 @@ def ipv4_valid(value: str, start: int, text: str) -> bool:
     if octets[0] in (0, 127) or octets == [255, 255, 255, 255]:
         return False  # unspecified, loopback, broadcast: about this machine, not about anyone
     before = text[max(0, start - 40) : start]
-    if _VERSION_WORDS.search(before[-20:]):
+    if re.search(_VERSION_WORDS, before[-20:]):
         return False
     # 1.2.3.4 or 4.2.1.3 is as often a version or a section: only with a word naming a host.
     return max(octets) >= 10 or bool(_words("ip").search(before))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convergio_llm.providers import errors
 from convergio_llm.providers.errors import ServerError, one_line, scrub
 
 KEY = "sk-ant-CANARY-0123456789abcdefghij"
@@ -61,3 +66,13 @@ def test_a_secret_variable_swapped_for_another_of_the_same_count_is_still_scrubb
     monkeypatch.delenv("CONVERGIO_TEST_OLD_API_KEY")
     monkeypatch.setenv("CONVERGIO_TEST_NEW_API_KEY", "sk-new-secret-value-5678")
     assert scrub("key sk-new-secret-value-5678") == "key [redacted]"
+
+
+# The rule _is_secret_name implements, as the pattern it replaced.
+SECRET_NAME = r"(API_KEY|_TOKEN|_SECRET|PASSWORD)$|^(AZURE_OPENAI_AD_TOKEN)$"
+NAME_PARTS = ["API_KEY", "_TOKEN", "_SECRET", "PASSWORD", "AZURE_OPENAI_AD_TOKEN", "KEY", "\n", "X"]
+
+
+@given(st.lists(st.sampled_from(NAME_PARTS), max_size=4).map("".join))
+def test_secret_names_are_those_the_pattern_names(name: str) -> None:
+    assert errors._is_secret_name(name) == bool(re.search(SECRET_NAME, name))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from convergio_llm.providers import _ollama_host
 from convergio_llm.providers._ollama_host import parse_ollama_host
 from convergio_llm.providers.base import Chunk, Completion, Request
 from convergio_llm.providers.errors import (
@@ -58,6 +62,21 @@ HOSTS = [
 @pytest.mark.parametrize(("raw", "url"), HOSTS)
 def test_ollama_host_is_parsed_as_ollama_does(raw: str, url: str) -> None:
     assert parse_ollama_host(raw).url == url
+
+
+# The rules the string checks in _ollama_host.py implement, as the regexes they replaced.
+PORT_NUMBER = r"[+-]?[0-9]+"
+OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+CANONICAL_IPV4 = rf"{OCTET}(?:\.{OCTET}){{3}}"
+# Digits, signs, dots and what int() would also take (blanks, `_`, other scripts' digits).
+HOST_CHARS = st.text(alphabet="0123456789.+-_ \n\u0661\u00b2", max_size=20)
+QUADS = st.lists(st.integers(0, 300).map(str), min_size=3, max_size=5).map(".".join)
+
+
+@given(st.one_of(HOST_CHARS, QUADS, st.integers(-70000, 70000).map(str)))
+def test_host_checks_match_the_patterns_they_stand_for(text: str) -> None:
+    assert _ollama_host._is_port_number(text) == bool(re.fullmatch(PORT_NUMBER, text))
+    assert _ollama_host._is_canonical_ipv4(text) == bool(re.fullmatch(CANONICAL_IPV4, text))
 
 
 def test_host_comes_from_settings_before_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

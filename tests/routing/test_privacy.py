@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ def _text_wide_flags(text: str) -> int:
         flags |= privacy._EQUALS_OR_COLON
     if privacy._gate("iban", text):
         flags |= privacy._IBAN_GATE
-    if privacy._CF_RUN.search(text):
+    if re.search(privacy._CF_RUN, text):
         flags |= privacy._CF_WORD
     if privacy._gate("iban_any_case", text):
         flags |= privacy._IBAN_ANY_CASE

@@ -52,19 +52,28 @@ sys.stderr.write("\\nMODULES=" + json.dumps(found) + "\\n")
 """
 
 
-def imported_heavy(
-    *args: str, stdin: str = "", heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None
-) -> list[str]:
+def probe(
+    script: str, marker: str, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> str:
+    """Run `script` as `llm *args` in a fresh interpreter; what it wrote after `marker=`."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
+        [sys.executable, "-c", script, *args],
         input=stdin.encode(),
         env=None if env is None else {**os.environ, **env},
         capture_output=True,
         check=False,
     )
-    marker = result.stderr.decode().rsplit("MODULES=", 1)
-    assert len(marker) == 2, result.stderr.decode()
-    found: list[str] = json.loads(marker[1])
+    found = result.stderr.decode().rsplit(f"{marker}=", 1)
+    assert len(found) == 2, result.stderr.decode()
+    return found[1].strip()
+
+
+def imported_heavy(
+    *args: str, stdin: str = "", heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None
+) -> list[str]:
+    found: list[str] = json.loads(
+        probe(PROBE.format(heavy=heavy), "MODULES", *args, stdin=stdin, env=env)
+    )
     return found
 
 
@@ -136,15 +145,7 @@ def test_routes_records_are_defined_from_real_annotations() -> None:
     # typing.NamedTuple compiles every string annotation (`from __future__ import
     # annotations`) into a ForwardRef when the class is defined: ~1 ms per `llm route` for
     # its ~20 records. The modules that define them keep real annotations.
-    result = subprocess.run(
-        [sys.executable, "-c", STRING_ANNOTATED, "route", "--offline"],
-        input=b"hi",
-        capture_output=True,
-        check=False,
-    )
-    marker = result.stderr.decode().rsplit("STRINGS=", 1)
-    assert len(marker) == 2, result.stderr.decode()
-    assert marker[1].strip() == ""
+    assert probe(STRING_ANNOTATED, "STRINGS", "route", "--offline", stdin="hi") == ""
 
 
 # Patterns `echo p | llm route` does not use, kept as pattern strings so that `re` compiles
@@ -176,12 +177,5 @@ sys.stderr.write("\\nCOMPILED=" + ",".join(compiled) + "\\n")
 
 
 def test_route_compiles_no_pattern_it_does_not_use() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", LAZY_PATTERNS, "route", "--offline"],
-        input=b"Summarise: the meeting moved to 3pm",
-        capture_output=True,
-        check=False,
-    )
-    marker = result.stderr.decode().rsplit("COMPILED=", 1)
-    assert len(marker) == 2, result.stderr.decode()
-    assert marker[1].strip() == ""
+    stdin = "Summarise: the meeting moved to 3pm"
+    assert probe(LAZY_PATTERNS, "COMPILED", "route", "--offline", stdin=stdin) == ""

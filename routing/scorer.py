@@ -8,7 +8,7 @@ signals (length, lines, questions, a code fence, how many numbers). Trained by `
 Inference is pure Python and cheap on purpose: the model is linear and the words are
 averaged, so each distinct token's contribution (its word's weight plus its shapes') is
 computed once per process and a prompt's score is one C-level `sum` over a dictionary
-lookup per token, plus four dense terms. Weights load lazily, on the first score.
+lookup per token, plus five dense terms. Weights load lazily, on the first score.
 """
 
 # Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
@@ -27,7 +27,7 @@ SHAPES = ("#digit", "#symbol", "#long", "#cap")
 DENSE = ("log_words", "log_lines", "questions", "code_fence", "log_numbers")
 # A number: a run of digits with at most one decimal part ("3", "1,000", "2.5"). How many a
 # prompt holds is a signal of its own: a word problem's quantities are its steps. A pattern
-# string, not a compiled one: `re` compiles it on first use, not at every start-up.
+# string: `re` compiles it with the first score and caches it (no compile at import).
 NUMBER = r"\d+(?:[.,]\d+)?"
 
 

@@ -8,7 +8,9 @@ signals (length, lines, questions, a code fence, how many numbers). Trained by `
 Inference is pure Python and cheap on purpose: the model is linear and the words are
 averaged, so each distinct token's contribution (its word's weight plus its shapes') is
 computed once per process and a prompt's score is one C-level `sum` over a dictionary
-lookup per token, plus five dense terms. Weights load lazily, on the first score.
+lookup per token, plus five dense terms. Weights load lazily, on the first score, and a
+one-shot `llm route` never parses the 3,000 of them: it looks up its own words in the
+file's sorted text (ShippedWeights).
 """
 
 # Real annotations (no `from __future__ import annotations`): typing.NamedTuple would compile
@@ -16,6 +18,7 @@ lookup per token, plus five dense terms. Weights load lazily, on the first score
 import json
 import math
 import re
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from convergio_llm.routing.words import words as shared_words
@@ -67,7 +70,7 @@ def dense_features(text: str, n_words: int) -> tuple[float, ...]:
 
 class Model(NamedTuple):
     bias: float
-    words: dict[str, float]  # sparse feature → weight (words and shapes)
+    words: Mapping[str, float]  # sparse feature → weight (words and shapes)
     dense: tuple[float, ...]
     meta: dict[str, Any]
 
@@ -78,13 +81,7 @@ _TOKENS: dict[str, float] = {}
 
 def load(text: str | None = None) -> Model:
     """A model from its JSON text; the shipped file's when `text` is None."""
-    if text is None:
-        import os
-
-        path = os.path.join(os.path.dirname(__file__), WEIGHTS_FILE)
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    raw = json.loads(text)
+    raw = json.loads(_shipped_text() if text is None else text)
     return Model(
         bias=float(raw["bias"]),
         words=raw["weights"],  # JSON gives str → float already: no copy on every start
@@ -93,10 +90,111 @@ def load(text: str | None = None) -> Model:
     )
 
 
+def _shipped_text() -> str:
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), WEIGHTS_FILE)
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+# How tools/train_router.py writes the file (json.dumps, sort_keys=True, indent=0,
+# ensure_ascii=False): "weights" is the last key, one '"word": weight,' line per word, in
+# sorted order of the words.
+_WEIGHTS_OPEN = '\n"weights": {\n'
+_WEIGHTS_CLOSE = "\n}\n}\n"
+_PARSE_ALL_AFTER = 512  # distinct lookups, after which a dictionary is the cheaper way
+
+
+class ShippedWeights(Mapping[str, float]):
+    """The shipped file's word weights, found in its text by binary search on first use.
+
+    Parsing all 3,000 weights costs ~7.6M instructions, 2.5% of `llm route`'s whole start,
+    for a prompt that needs a few dozen of them; a lookup costs ~15k. After
+    _PARSE_ALL_AFTER distinct words (a long prompt or `route --jsonl`) the file is parsed
+    once into a dictionary and lookups are plain. Iterating parses it too.
+    """
+
+    def __init__(self, text: str, lines_start: int, lines_end: int) -> None:
+        self._text, self._lo, self._hi = text, lines_start, lines_end
+        self._found: dict[str, float | None] = {}
+        self._all: dict[str, float] | None = None
+
+    def get(self, key: str, default: float = 0.0) -> float:  # type: ignore[override]
+        found = self._value(key)
+        return default if found is None else found
+
+    def __getitem__(self, key: str) -> float:
+        found = self._value(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._value(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.parsed())
+
+    def __len__(self) -> int:
+        return len(self.parsed())
+
+    def parsed(self) -> dict[str, float]:
+        if self._all is None:
+            self._all = json.loads("{" + self._text[self._lo : self._hi] + "}")
+        return self._all
+
+    def _value(self, key: str) -> float | None:
+        return self._all.get(key) if self._all is not None else self._lookup(key)
+
+    def _lookup(self, key: str) -> float | None:
+        found = self._found
+        if key in found:
+            return found[key]
+        if len(found) >= _PARSE_ALL_AFTER:
+            return self.parsed().get(key)
+        text, lo, hi = self._text, self._lo, self._hi
+        value = None
+        # lo and hi are line starts; every line in [lo, hi) is '"word": weight' (and a comma).
+        while lo < hi:
+            start = text.rfind("\n", lo - 1, (lo + hi) // 2) + 1
+            end = text.find("\n", start, hi)
+            end = hi if end < 0 else end
+            line = text[start:end]
+            split = line.index('": ')
+            word = line[1:split]
+            if "\\" in word:  # an escaped quote or backslash: JSON says what it is
+                word = json.loads(f'"{word}"')
+            if word == key:
+                value = float(line[split + 3 :].rstrip(","))
+                break
+            if word < key:
+                lo = end + 1
+            else:
+                hi = start
+        found[key] = value
+        return value
+
+
+def _load_shipped() -> Model:
+    text = _shipped_text()
+    opens = text.find(_WEIGHTS_OPEN)
+    if opens < 0 or not text.endswith(_WEIGHTS_CLOSE):
+        return load(text)  # not the layout the trainer writes: parse it all
+    head = json.loads(text[:opens].rstrip().rstrip(",") + "\n}")
+    words = ShippedWeights(text, opens + len(_WEIGHTS_OPEN), len(text) - len(_WEIGHTS_CLOSE))
+    return Model(
+        bias=float(head["bias"]),
+        words=words,
+        dense=tuple(float(head["dense"].get(name, 0.0)) for name in DENSE),
+        meta={k: v for k, v in head.items() if k not in ("bias", "dense")},
+    )
+
+
 def shipped() -> Model:
     global _MODEL
     if _MODEL is None:
-        _MODEL = load()
+        _MODEL = _load_shipped()
     return _MODEL
 
 
@@ -140,7 +238,7 @@ SHAPE_NAMES = {
 }
 
 
-def name_of(token: str, weights: dict[str, float]) -> str:
+def name_of(token: str, weights: Mapping[str, float]) -> str:
     """The token's word when the model weighs it, else what its shapes are called."""
     key = key_of(token)
     if key in weights:
@@ -149,7 +247,7 @@ def name_of(token: str, weights: dict[str, float]) -> str:
     return " + ".join(shapes) or key or token
 
 
-def _name(token: str, weights: dict[str, float]) -> str:
+def _name(token: str, weights: Mapping[str, float]) -> str:
     name = _NAMES.get(token)
     if name is None:
         if len(_NAMES) > 100_000:

@@ -179,3 +179,27 @@ sys.stderr.write("\\nCOMPILED=" + ",".join(compiled) + "\\n")
 def test_route_compiles_no_pattern_it_does_not_use() -> None:
     stdin = "Summarise: the meeting moved to 3pm"
     assert probe(LAZY_PATTERNS, "COMPILED", "route", "--offline", stdin=stdin) == ""
+
+
+# A one-shot route looks its words up in the shipped file's text; parsing all 3,000 weights
+# cost ~7.6M instructions (~2.5% of the whole start) for the few dozen a prompt needs.
+WEIGHTS_PARSED = """
+import sys
+from convergio_llm.cli.main import app
+from convergio_llm.routing import scorer
+try:
+    app(sys.argv[1:], prog_name="llm")
+except SystemExit:
+    pass
+words = scorer.shipped().words
+parsed = not isinstance(words, scorer.ShippedWeights) or words._all is not None
+sys.stderr.write("\\nPARSED=" + str(parsed) + " LOOKED_UP=" + str(len(words._found)) + "\\n")
+"""
+
+
+def test_route_parses_only_the_weights_its_prompt_needs() -> None:
+    stdin = "Prove that sqrt(2) is irrational, and explain each step"
+    found = probe(WEIGHTS_PARSED, "PARSED", "route", "--offline", stdin=stdin)
+    parsed, looked_up = found.split(" LOOKED_UP=")
+    assert parsed == "False"
+    assert 0 < int(looked_up) < 20  # its nine words and their shapes

@@ -171,3 +171,57 @@ def test_a_weighed_word_is_named_by_itself_and_an_unknown_one_by_its_shapes() ->
     assert "#cap" in model.words
     assert scorer.name_of("Committeeships", model.words) == "long words + capitalised words"
     assert scorer.name_of("zqxw", model.words) == "zqxw"  # no weight, no weighed shape
+
+
+def fresh_shipped_weights(monkeypatch: pytest.MonkeyPatch) -> scorer.ShippedWeights:
+    """The shipped file read the way `llm route` reads it, searching on every lookup."""
+    monkeypatch.setattr(scorer, "_PARSE_ALL_AFTER", 10**9)
+    words = scorer._load_shipped().words
+    assert isinstance(words, scorer.ShippedWeights)
+    return words
+
+
+def test_every_weight_found_in_the_files_text_is_the_files_weight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    words = fresh_shipped_weights(monkeypatch)
+    assert {key: words.get(key, math.nan) for key in WORDS} == WORDS
+    assert any("\\" in key for key in WORDS)  # escaped keys are among them ("$\\beta$")
+    # Neighbours of every word in sorted order, and words that escape: none is weighed.
+    for key in WORDS:
+        for near in (key + "a", key[:-1], "a" + key, key + "\\", '"' + key, key + "!"):
+            assert (near in words) == (near in WORDS), near
+    assert words._all is None  # all of that by search, nothing parsed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12) | st.sampled_from(sorted(WORDS)).map(lambda w: w + "x"))
+def test_a_lookup_gives_what_the_parsed_file_gives(key: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        words = fresh_shipped_weights(patch)
+        assert words.get(key, -99.0) == WORDS.get(key, -99.0)
+        assert (key in words) == (key in WORDS)
+
+
+def test_many_distinct_words_parse_the_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scorer, "_PARSE_ALL_AFTER", 8)
+    words = scorer._load_shipped().words
+    assert isinstance(words, scorer.ShippedWeights)
+    probes = [*sorted(WORDS)[:8:2], "zz-not-a-word", "", "the", "#digit", DOWN, UP]
+    assert [words.get(p, 0.0) for p in probes] == [WORDS.get(p, 0.0) for p in probes]
+    assert words._all == WORDS
+    assert dict(words) == WORDS and len(words) == len(WORDS)
+
+
+def test_a_weights_file_in_another_layout_is_parsed_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scorer, "_shipped_text", lambda: json.dumps(WEIGHTS))  # one line
+    model = scorer._load_shipped()
+    assert model.words == WORDS and not isinstance(model.words, scorer.ShippedWeights)
+    assert model.meta == scorer.load().meta
+
+
+def test_the_lazy_model_is_the_parsed_model() -> None:
+    lazy, full = scorer._load_shipped(), scorer.load()
+    assert (lazy.bias, lazy.dense, lazy.meta) == (full.bias, full.dense, full.meta)

@@ -178,11 +178,12 @@ class ShippedWeights(Mapping[str, float]):
 
 def _load_shipped() -> Model:
     text = _shipped_text()
-    opens = text.find(_WEIGHTS_OPEN)
-    if opens < 0 or not text.endswith(_WEIGHTS_CLOSE):
+    opens, closes = text.find(_WEIGHTS_OPEN), len(text) - len(_WEIGHTS_CLOSE)
+    lines_start = opens + len(_WEIGHTS_OPEN)
+    if opens < 0 or not text.endswith(_WEIGHTS_CLOSE) or "\n}" in text[lines_start:closes]:
         return load(text)  # not the layout the trainer writes: parse it all
     head = json.loads(text[:opens].rstrip().rstrip(",") + "\n}")
-    words = ShippedWeights(text, opens + len(_WEIGHTS_OPEN), len(text) - len(_WEIGHTS_CLOSE))
+    words = ShippedWeights(text, lines_start, closes)
     return Model(
         bias=float(head["bias"]),
         words=words,

@@ -216,10 +216,14 @@ def test_many_distinct_words_parse_the_file_once(monkeypatch: pytest.MonkeyPatch
 def test_a_weights_file_in_another_layout_is_parsed_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(scorer, "_shipped_text", lambda: json.dumps(WEIGHTS))  # one line
-    model = scorer._load_shipped()
-    assert model.words == WORDS and not isinstance(model.words, scorer.ShippedWeights)
-    assert model.meta == scorer.load().meta
+    # On one line; and with a key after "weights" that holds an object (it would end the
+    # file as the weights do).
+    later = {**WEIGHTS, "zz_later": {"a": 1}}
+    for text in (json.dumps(WEIGHTS), json.dumps(later, sort_keys=True, indent=0) + "\n"):
+        monkeypatch.setattr(scorer, "_shipped_text", lambda text=text: text)
+        model = scorer._load_shipped()
+        assert model.words == WORDS and not isinstance(model.words, scorer.ShippedWeights)
+        assert model.meta == scorer.load(text).meta
 
 
 def test_the_lazy_model_is_the_parsed_model() -> None:

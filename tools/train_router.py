@@ -341,6 +341,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "routing" / scorer.WEIGHTS_FILE))
     args = parser.parse_args()
     model = train(Path(args.data))
+    # routing/scorer.py reads the weights from their line to the file's end.
+    if max(model) != "weights":
+        raise SystemExit(f"train_router: key {max(model)!r} would sort after 'weights'")
     text = json.dumps(model, sort_keys=True, indent=0, ensure_ascii=False) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     trained_on = model["trained_on"]["prompts"]

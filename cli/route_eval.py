@@ -12,9 +12,24 @@ from typing import Any
 
 from convergio_llm.cli.context import Environment
 from convergio_llm.providers.errors import InputError
-from convergio_llm.routing.route_eval import Report, Row, compare, parse_rows
+from convergio_llm.routing.route_eval import (
+    Report,
+    Row,
+    Uncertainty,
+    bootstrap,
+    compare,
+    length_score,
+    parse_rows,
+)
 
-COLUMNS = ("APGR", "CPT(50%)", "CPT(80%)", "strong calls for 95%")
+# (heading, width): the table fits 80 columns.
+COLUMNS = (
+    ("APGR", 7),
+    ("95% interval", 16),
+    ("CPT(50%)", 10),
+    ("CPT(80%)", 10),
+    ("strong calls for 95%", 22),
+)
 
 
 def read_lines(env: Environment, file: str | None) -> list[str]:
@@ -60,6 +75,7 @@ def eval_command(
     json_out: bool,
     plot: str | None,
     by: str | None,
+    resamples: int = 1000,
 ) -> int:
     if plot is not None:
         from convergio_llm.cli.bench_plot import check_path
@@ -67,36 +83,94 @@ def eval_command(
         check_path(plot)
     rows = labelled_rows(env, file, split=split, by=by)
     router, score = scorer_for(env)
-    overall = compare(rows, score)
-    groups: dict[str, Report] = {}
+    scores = {r.prompt: score(r.prompt) for r in rows}  # a prompt is scored once
+    parts = [("all", rows)]
     if by is not None:
         for name in sorted({r.group or "None" for r in rows}):
-            groups[name] = compare([r for r in rows if (r.group or "None") == name], score)
+            parts.append((name, [r for r in rows if (r.group or "None") == name]))
+    results = [(name, *_measure(part, scores, resamples)) for name, part in parts]
     if json_out:
-        out: dict[str, Any] = {"router": router, "n": len(rows), "overall": _json(overall)}
+        _, overall, spread = results[0]
+        out: dict[str, Any] = {
+            "router": router,
+            "n": len(rows),
+            "resamples": resamples,
+            "overall": _json(overall, spread),
+        }
         if by is not None:
-            out["by"] = {"field": by, "groups": {k: _json(v) for k, v in groups.items()}}
+            groups = {name: _json(r, u) for name, r, u in results[1:]}
+            out["by"] = {"field": by, "groups": groups}
         env.stdout.write(json.dumps(out) + "\n")
     else:
-        env.stdout.write(_table(f"all ({len(rows)} prompts, router {router})", overall))
-        for name, report in groups.items():
+        for k, (name, report, spread) in enumerate(results):
             n = next(iter(report.metrics.values())).n
-            env.stdout.write("\n" + _table(f"{by} = {name} ({n} prompts)", report))
+            title = (
+                f"all ({n} prompts, router {router})" if k == 0 else f"{by} = {name} ({n} prompts)"
+            )
+            env.stdout.write(("\n" if k else "") + _table(title, report, spread))
     if plot is not None:
-        draw(plot, overall, f"{file} ({len(rows)} prompts)")
+        draw(plot, results[0][1], f"{file} ({len(rows)} prompts)")
     return 0
 
 
-def _json(report: Report) -> dict[str, Any]:
-    return {name: m.to_json() for name, m in report.metrics.items()}
+def _measure(
+    rows: Sequence[Row], scores: dict[str, float], resamples: int
+) -> tuple[Report, Uncertainty | None]:
+    report = compare(rows, scores.__getitem__)
+    if resamples == 0:
+        return report, None
+    paired = {
+        "router": [scores[r.prompt] for r in rows],
+        "length": [length_score(r.prompt) for r in rows],
+    }
+    return report, bootstrap(rows, paired, resamples=resamples)
 
 
-def _table(title: str, report: Report) -> str:
-    lines = [title, f"{'':8}" + "".join(f"{c:>22}" for c in COLUMNS)]
+def _json(report: Report, spread: Uncertainty | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    router = report.metrics["router"]
     for name, m in report.metrics.items():
-        cells = (f"{m.apgr:.3f}", f"{m.cpt50:.1%}", f"{m.cpt80:.1%}", f"{m.strong_share_95:.1%}")
-        lines.append(f"{name:8}" + "".join(f"{c:>22}" for c in cells))
+        entry: dict[str, Any] = m.to_json()
+        if spread is not None:
+            interval = spread.apgr.get(name)  # random's figure is exact: no interval
+            entry["apgr_interval"] = interval.to_json() if interval else [round(m.apgr, 4)] * 2
+            if name in spread.lead:  # the router's lead over this baseline, paired
+                entry["router_lead"] = {
+                    "apgr": round(router.apgr - m.apgr, 4),
+                    "interval": spread.lead[name].to_json(),
+                }
+        out[name] = entry
+    return out
+
+
+def _table(title: str, report: Report, spread: Uncertainty | None) -> str:
+    lines = [title, f"{'':8}" + "".join(f"{c:>{w}}" for c, w in COLUMNS)]
+    for name, m in report.metrics.items():
+        interval = "" if spread is None else _interval_text(spread, name)
+        cells = (
+            f"{m.apgr:.3f}",
+            interval,
+            f"{m.cpt50:.1%}",
+            f"{m.cpt80:.1%}",
+            f"{m.strong_share_95:.1%}",
+        )
+        lines.append(
+            f"{name:8}" + "".join(f"{c:>{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True))
+        )
+    if spread is not None:
+        router = report.metrics["router"].apgr
+        for name, (low, high) in spread.lead.items():
+            lead = router - report.metrics[name].apgr
+            verdict = "ahead" if low > 0 else "behind" if high < 0 else "within noise"
+            lines.append(f"router - {name}: {lead:+.3f}, 95% [{low:+.3f}, {high:+.3f}], {verdict}")
     return "\n".join(lines) + "\n"
+
+
+def _interval_text(spread: Uncertainty, name: str) -> str:
+    if name not in spread.apgr:
+        return "exact"  # random routing's figure is its expectation, not an estimate
+    low, high = spread.apgr[name]
+    return f"[{low:.3f}, {high:.3f}]"
 
 
 def draw(path: str, report: Report, title: str) -> None:

@@ -31,14 +31,29 @@ def route_eval(
         str | None,
         typer.Option("--by", metavar="FIELD", help="Break the scores down by this field."),
     ] = None,
+    resamples: Annotated[
+        int,
+        typer.Option(
+            "--resamples",
+            metavar="N",
+            min=0,
+            help="Bootstrap resamples behind the 95% intervals (0: none).",
+        ),
+    ] = 1000,
 ) -> None:
     """Score the router's decisions against a labelled set of prompts.
 
     Beside the router: prompt length, and random routing as its exact expectation over
-    every random order (APGR 0.5), not one seed's draw."""
+    every random order (APGR 0.5), not one seed's draw. The 95% intervals come from
+    resampling the prompts (seeded: the same file gives the same figures); each router
+    is scored on the same resamples, so the router's lead has an interval of its own."""
     from convergio_llm.cli.route_eval import eval_command
 
-    finish(eval_command(ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by))
+    finish(
+        eval_command(
+            ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by, resamples=resamples
+        )
+    )
 
 
 @calibrate_app.command("calibrate")

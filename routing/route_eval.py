@@ -11,6 +11,10 @@ Ties in the score are broken at random in expectation: the curve is a straight l
 a block of equal scores, so a constant score gets APGR 0.5, as random routing does; the
 random baseline is that expectation, exact (`random_curve`), not one seed's draw.
 
+How sure a figure is: `bootstrap` resamples the rows with replacement and scores every router
+on the same resamples (paired), so "router beats length" comes with an interval, not only two
+numbers; on a few dozen prompts those intervals are wide, and the table says so.
+
 Pure Python (no numpy): `llm route eval` must not need the training extras.
 """
 
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+import random
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby, pairwise
 from typing import NamedTuple
 
@@ -126,6 +132,93 @@ def compare(rows: Sequence[Row], score: Callable[[str], float], name: str = "rou
         "random": random_curve(rows),
     }
     return Report({k: metrics_of_curve(c, len(rows)) for k, c in curves.items()}, curves)
+
+
+class Interval(NamedTuple):
+    low: float
+    high: float
+
+    def to_json(self) -> list[float]:
+        return [round(self.low, 4), round(self.high, 4)]
+
+
+class Uncertainty(NamedTuple):
+    """Percentile intervals (95%) over paired bootstrap resamples of the rows."""
+
+    resamples: int
+    apgr: dict[str, Interval]  # router name → its APGR's interval
+    lead: dict[str, Interval]  # baseline → interval of the router's APGR minus the baseline's
+
+
+def _blocks(scores: Sequence[float]) -> list[list[int]]:
+    """Row indices grouped by equal score, highest score first: the curve's steps."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    return [list(block) for _, block in groupby(order, key=lambda i: scores[i])]
+
+
+def _apgr_of_counts(blocks: list[list[int]], counts: Sequence[int], gain: Sequence[float]) -> float:
+    """APGR on the rows taken counts[i] times each, as `metrics_of_curve` computes it on those
+    rows written out, without sorting again (resampling does not reorder the blocks).
+
+    In totals over m rows, with W the weak model's total, Y the gain routed before a block
+    of k rows and d its own gain: area = sum of k·(2W + 2Y + d) / 2m², whose W part is the
+    weak-only quality W/m, so APGR = (area - W/m) / (D/m) = sum of k·(2Y + d)/2 / (m·D)."""
+    m = sum(counts)
+    routed_gain = 0.0
+    lifted = 0.0
+    for block in blocks:
+        k = 0
+        d = 0.0
+        for i in block:
+            c = counts[i]
+            if c:
+                k += c
+                d += c * gain[i]
+        lifted += k * (2 * routed_gain + d) / 2
+        routed_gain += d
+    if routed_gain <= 0:  # no gap on this resample: every order is as good (metrics_of_curve)
+        return 1.0
+    return lifted / (m * routed_gain)
+
+
+def bootstrap(
+    rows: Sequence[Row],
+    scores: Mapping[str, Sequence[float]],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    against: str = "router",
+) -> Uncertainty:
+    """Every router's APGR on the same `resamples` resamples of the rows (seeded, so a run is
+    reproducible), and `against`'s lead over each other router and over random (0.5)."""
+    n = len(rows)
+    gain = [r.strong - r.weak for r in rows]
+    blocks = {name: _blocks(s) for name, s in scores.items()}
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {name: [] for name in scores}
+    at_random: list[float] = []  # random routing's APGR on each resample: 0.5, or 1 with no gap
+    for _ in range(resamples):
+        counts = [0] * n
+        for i in rng.choices(range(n), k=n):
+            counts[i] += 1
+        for name, b in blocks.items():
+            samples[name].append(_apgr_of_counts(b, counts, gain))
+        at_random.append(0.5 if sum(c * g for c, g in zip(counts, gain, strict=True)) > 0 else 1.0)
+    base = samples[against]
+    lead = {
+        name: _interval([a - v for a, v in zip(base, values, strict=True)])
+        for name, values in samples.items()
+        if name != against
+    }
+    lead["random"] = _interval([a - r for a, r in zip(base, at_random, strict=True)])
+    return Uncertainty(resamples, {k: _interval(v) for k, v in samples.items()}, lead)
+
+
+def _interval(values: list[float]) -> Interval:
+    if len(values) < 2:  # one resample: a point, not a spread
+        return Interval(values[0], values[0])
+    cuts = statistics.quantiles(values, n=40, method="inclusive")  # 2.5%, 5%, ..., 97.5%
+    return Interval(cuts[0], cuts[-1])
 
 
 def parse_rows(

@@ -31,7 +31,7 @@ import pytest
 
 from convergio_llm.routing import scorer
 from convergio_llm.routing.complexity import assess
-from convergio_llm.routing.route_eval import Metrics, Row, compare, evaluate
+from convergio_llm.routing.route_eval import Metrics, Row, bootstrap, compare, evaluate
 from tests.benchmarks import bench_route
 
 pytestmark = pytest.mark.benchmark
@@ -54,11 +54,21 @@ def _line(name: str, m: Metrics) -> str:
 
 
 def _block(title: str, rows: list[Row]) -> list[str]:
-    report = compare(rows, lambda p: assess(p).score)
-    heuristic = evaluate([assess(r.prompt, router="heuristic").score for r in rows], rows)
-    metrics = {**report.metrics, "heuristic": heuristic}
+    scores = [assess(r.prompt).score for r in rows]
+    report = compare(rows, dict(zip((r.prompt for r in rows), scores, strict=True)).__getitem__)
+    heuristic = [assess(r.prompt, router="heuristic").score for r in rows]
+    metrics = {**report.metrics, "heuristic": evaluate(heuristic, rows)}
     best = max(("length", "random", "heuristic"), key=lambda k: metrics[k].apgr)
     mark = "router best" if metrics["router"].apgr > metrics[best].apgr else f"{best} best"
+    # Paired bootstrap (as `llm route eval` prints it): is the lead more than noise?
+    paired = {
+        "router": scores,
+        "heuristic": heuristic,
+        "length": [float(len(r.prompt)) for r in rows],
+    }
+    lead = bootstrap(rows, paired, resamples=1000).lead[best]
+    diff = metrics["router"].apgr - metrics[best].apgr
+    mark += f"; router - {best} {diff:+.3f}, 95% [{lead.low:+.3f}, {lead.high:+.3f}]"
     lines = [f"  {title} (n={len(rows)}; {mark})"]
     lines += [_line(name, metrics[name]) for name in ("router", "heuristic", "length", "random")]
     return lines

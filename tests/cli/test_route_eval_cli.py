@@ -95,6 +95,43 @@ def test_eval_json_by_category_and_the_router_is_best_where_it_is_right() -> Non
     assert set(overall["router"]) >= {"apgr", "cpt50", "cpt80", "strong_share_95"}
 
 
+def test_eval_shows_each_figures_interval_and_the_routers_lead() -> None:
+    env, out = env_for(labelled())
+    eval_command(env, "-", split=None, json_out=False, plot=None, by=None)
+    lines = out.getvalue().splitlines()
+    assert "95% interval" in lines[1]
+    assert all(len(line) <= 80 for line in lines)
+    router = next(line for line in lines if line.startswith("router "))
+    low, high = (float(x) for x in router.split("[")[1].split("]")[0].split(","))
+    assert low < float(router.split()[1]) < high
+    # The router is right by construction here, so its lead over random is no noise.
+    lead = next(line for line in lines if line.startswith("router - random:"))
+    assert lead.endswith("ahead")
+    assert next(line for line in lines if line.startswith("random ")).split()[2] == "exact"
+
+
+def test_eval_json_carries_the_intervals_and_none_without_resamples() -> None:
+    env, out = env_for(labelled())
+    eval_command(env, "-", split=None, json_out=True, plot=None, by="category", resamples=200)
+    report = json.loads(out.getvalue())
+    assert report["resamples"] == 200
+    for part in (report["overall"], *report["by"]["groups"].values()):
+        low, high = part["router"]["apgr_interval"]
+        assert low <= high
+        lead = part["length"]["router_lead"]
+        assert lead["apgr"] == pytest.approx(
+            part["router"]["apgr"] - part["length"]["apgr"], abs=2e-4
+        )
+        assert lead["interval"][0] <= lead["interval"][1]
+        assert part["random"]["apgr_interval"] == [part["random"]["apgr"]] * 2
+    env, out = env_for(labelled())
+    eval_command(env, "-", split=None, json_out=True, plot=None, by=None, resamples=0)
+    assert "apgr_interval" not in json.loads(out.getvalue())["overall"]["router"]
+    env, out = env_for(labelled())
+    eval_command(env, "-", split=None, json_out=False, plot=None, by=None, resamples=0)
+    assert "router - " not in out.getvalue()
+
+
 def test_eval_writes_the_plot(tmp_path: Path) -> None:
     env, _ = env_for(labelled())
     plot = tmp_path / "curve.png"

@@ -5,9 +5,14 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from convergio_llm.routing import route_eval
 from convergio_llm.routing.route_eval import (
+    Interval,
     Row,
+    bootstrap,
     compare,
     evaluate,
     parse_rows,
@@ -96,3 +101,81 @@ def test_bad_lines_are_reported_by_number_and_the_rest_go_on() -> None:
     rows, problems = parse_rows(lines, split="dev", by="category")
     assert rows == [Row("ok", 0.0, 1.0, "x")]
     assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+
+
+# Outcomes on a coarse grid and scores with many ties: the cases where resampling and ties meet.
+_outcome = st.sampled_from([0.0, 0.25, 0.5, 1.0])
+_row = st.tuples(st.integers(0, 5), _outcome, _outcome)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=30), st.randoms(use_true_random=False))
+def test_a_resample_scored_from_counts_is_the_resample_written_out(
+    drawn: list[tuple[int, float, float]], rng: random.Random
+) -> None:
+    """The bootstrap's shortcut (counts over the original order) against `evaluate` on the
+    resampled rows themselves, duplicates and all."""
+    scores = [float(s) for s, _, _ in drawn]
+    rows = [Row(str(i), w, s) for i, (_, w, s) in enumerate(drawn)]
+    picked = rng.choices(range(len(rows)), k=len(rows))
+    counts = [picked.count(i) for i in range(len(rows))]
+    gain = [r.strong - r.weak for r in rows]
+    fast = route_eval._apgr_of_counts(route_eval._blocks(scores), counts, gain)
+    written_out = evaluate([scores[i] for i in picked], [rows[i] for i in picked])
+    if written_out.strong_quality - written_out.weak_quality > 1e-9:
+        assert fast == pytest.approx(written_out.apgr)
+    else:  # no gap (up to rounding): every order is as good
+        assert fast == 1.0 or written_out.apgr == pytest.approx(fast)
+
+
+def _labelled(n: int, seed: int) -> tuple[list[Row], list[float]]:
+    """n prompts whose weak-model failures the score predicts, with noise."""
+    rng = random.Random(seed)
+    rows, scores = [], []
+    for i in range(n):
+        score = rng.random()
+        weak = 0.0 if rng.random() < score else 1.0
+        rows.append(Row(str(i), weak, 1.0))
+        scores.append(score)
+    return rows, scores
+
+
+def test_a_constant_score_is_random_routing_on_every_resample() -> None:
+    rows, _ = _labelled(50, seed=1)
+    spread = bootstrap(rows, {"router": [0.3] * 50}, resamples=200)
+    assert spread.apgr["router"] == Interval(pytest.approx(0.5), pytest.approx(0.5))
+    low, high = spread.lead["random"]
+    assert abs(low) < 1e-12 and abs(high) < 1e-12
+
+
+def test_a_router_that_knows_is_ahead_and_its_interval_holds_its_figure() -> None:
+    rows, scores = _labelled(400, seed=2)
+    length = [random.Random(i).random() for i in range(400)]  # a score that knows nothing
+    spread = bootstrap(rows, {"router": scores, "length": length}, resamples=400)
+    point = evaluate(scores, rows).apgr
+    assert spread.apgr["router"].low < point < spread.apgr["router"].high
+    assert spread.lead["random"].low > 0 and spread.lead["length"].low > 0
+    # The uninformed score's interval holds random routing's 0.5.
+    assert spread.apgr["length"].low < 0.5 < spread.apgr["length"].high
+
+
+def test_intervals_narrow_as_the_file_grows_and_a_seed_repeats_them() -> None:
+    small = bootstrap(*_one(100), resamples=300)
+    large = bootstrap(*_one(1600), resamples=300)
+    width = {
+        k: u.apgr["router"].high - u.apgr["router"].low for k, u in (("s", small), ("l", large))
+    }
+    assert width["l"] < 0.5 * width["s"]  # about 1/4 in theory: 16x the rows
+    assert bootstrap(*_one(100), resamples=300) == small
+    assert bootstrap(*_one(100), resamples=300, seed=1) != small
+
+
+def _one(n: int) -> tuple[list[Row], dict[str, list[float]]]:
+    rows, scores = _labelled(n, seed=3)
+    return rows, {"router": scores}
+
+
+def test_one_resample_is_a_point() -> None:
+    rows, scores = _labelled(20, seed=4)
+    (low, high) = bootstrap(rows, {"router": scores}, resamples=1).apgr["router"]
+    assert low == high

@@ -27,10 +27,12 @@ def _spend_rows(groups: list[dict[str, Any]], key: str) -> list[list[Any]]:
         [
             g[key],
             g["requests"],
+            g["failed_attempts"],
             g["input_tokens"],
             g["output_tokens"],
             usd(g["cost_usd"]),
-            usd(g["avg_cost_per_request_usd"]),
+            # No answered request, no average (unknown would read as an unknown price).
+            usd(g["avg_cost_per_request_usd"]) if g["requests"] else "-",
         ]
         for g in groups
     ]
@@ -41,7 +43,8 @@ def render(result: dict[str, Any], width: int | None = None) -> str:
     period = result["period"]
     total = result["totals"]
     parts = [f"Spend for {period['label']} ({period['since']} to {period['until']})\n"]
-    columns = ["requests", "tokens in", "tokens out", "cost", "avg/request"]
+    # "failed": attempts that ended without an answer (a fallback took over, or none did).
+    columns = ["requests", "failed", "tokens in", "tokens out", "cost", "avg/request"]
     parts.append(_table(_spend_rows([{"total": "total", **total}], "total"), ["", *columns], width))
     if total["requests_with_unknown_price"]:
         parts.append(

@@ -80,6 +80,23 @@ def test_month_as_a_table(traffic: str) -> None:
     assert "$0.9800" in text  # budget left
 
 
+def test_failed_attempts_have_their_own_column_and_no_average(config: str) -> None:
+    """A model that never answered shows its failed attempts, not "0 requests, unknown"."""
+    assert llm(config, "run", "-m", "fake:echo", ECHO).code == 0
+    failed = llm(config, "run", "-m", "fake:fail", ECHO)
+    assert failed.code != 0
+    report = cost_json(config)
+    models = {m["model"]: m for m in report["by_model"]}
+    assert (models["fake:fail"]["requests"], models["fake:fail"]["failed_attempts"]) == (0, 1)
+    text = llm(config, "cost").stdout
+    header = next(line for line in text.splitlines() if line.startswith("model"))
+    assert header.split()[:3] == ["model", "requests", "failed"]
+    row = next(line for line in text.splitlines() if line.startswith("fake:fail"))
+    assert row.split()[1:3] == ["0", "1"] and row.split()[-1] == "-"
+    echo = next(line for line in text.splitlines() if line.startswith("fake:echo"))
+    assert echo.split()[1:3] == ["1", "0"]
+
+
 def test_what_if_prices_the_real_traffic_at_each_cloud_tier(traffic: str) -> None:
     w = cost_json(traffic, "--month", "--what-if", "--estimate", "1000")["what_if"]
     assert (w["requests"], w["local_requests"]) == (3, 3)

@@ -59,12 +59,14 @@ def labelled_rows(
     return rows
 
 
-def scorer_for(env: Environment) -> tuple[str, Callable[[str], float]]:
-    """The configured router's score, as `llm route` computes it."""
-    from convergio_llm.routing.complexity import DEFAULT_ROUTER, assess
+def scorer_for(env: Environment, router: str | None = None) -> tuple[str, Callable[[str], float]]:
+    """The router's score, as `llm route` computes it: `router`, else the configured one."""
+    from convergio_llm.routing.complexity import DEFAULT_ROUTER, ROUTERS, assess
 
-    router = str(env.config.get("routing.router") or DEFAULT_ROUTER)
-    return router, lambda prompt: assess(prompt, router=router).score
+    if router is not None and router not in ROUTERS:
+        raise InputError(f"--router must be one of {', '.join(ROUTERS)} (got '{router}')")
+    name = router or str(env.config.get("routing.router") or DEFAULT_ROUTER)
+    return name, lambda prompt: assess(prompt, router=name).score
 
 
 def eval_command(
@@ -76,13 +78,14 @@ def eval_command(
     plot: str | None,
     by: str | None,
     resamples: int = 1000,
+    router: str | None = None,
 ) -> int:
     if plot is not None:
         from convergio_llm.cli.bench_plot import check_path
 
         check_path(plot)
+    router_name, score = scorer_for(env, router)
     rows = labelled_rows(env, file, split=split, by=by)
-    router, score = scorer_for(env)
     scores = {r.prompt: score(r.prompt) for r in rows}  # a prompt is scored once
     parts = [("all", rows)]
     if by is not None:
@@ -92,7 +95,7 @@ def eval_command(
     if json_out:
         _, overall, spread = results[0]
         out: dict[str, Any] = {
-            "router": router,
+            "router": router_name,
             "n": len(rows),
             "resamples": resamples,
             "overall": _json(overall, spread),
@@ -105,7 +108,9 @@ def eval_command(
         for k, (name, report, spread) in enumerate(results):
             n = next(iter(report.metrics.values())).n
             title = (
-                f"all ({n} prompts, router {router})" if k == 0 else f"{by} = {name} ({n} prompts)"
+                f"all ({n} prompts, router {router_name})"
+                if k == 0
+                else f"{by} = {name} ({n} prompts)"
             )
             env.stdout.write(("\n" if k else "") + _table(title, report, spread))
     if plot is not None:

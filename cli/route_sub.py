@@ -31,6 +31,14 @@ def route_eval(
         str | None,
         typer.Option("--by", metavar="FIELD", help="Break the scores down by this field."),
     ] = None,
+    router: Annotated[
+        str | None,
+        typer.Option(
+            "--router",
+            metavar="NAME",
+            help="Score with this router (learned, heuristic) instead of the configured one.",
+        ),
+    ] = None,
     resamples: Annotated[
         int,
         typer.Option(
@@ -51,7 +59,14 @@ def route_eval(
 
     finish(
         eval_command(
-            ctx.obj, file, split=split, json_out=json_out, plot=plot, by=by, resamples=resamples
+            ctx.obj,
+            file,
+            split=split,
+            json_out=json_out,
+            plot=plot,
+            by=by,
+            resamples=resamples,
+            router=router,
         )
     )
 

@@ -85,15 +85,22 @@ def body(monkeypatch: pytest.MonkeyPatch, module: str, name: str) -> list[Any]:
 def test_route_eval_passes_its_options_to_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = body(monkeypatch, "route_eval", "eval_command")
     args = ("route", "eval", "set.jsonl", "--split", "dev", "--json", "--plot", "p.png")
-    result = llm(*args, "--by", "label", "--resamples", "50")
+    result = llm(*args, "--by", "label", "--resamples", "50", "--router", "heuristic")
     assert result == (0, "body ran\n", "")
     [(env, positional, keywords)] = calls
     assert isinstance(env, Environment)
     assert positional == ("set.jsonl",)
-    expected = {"split": "dev", "json_out": True, "plot": "p.png", "by": "label", "resamples": 50}
-    assert keywords == expected
+    assert keywords == {
+        "split": "dev",
+        "json_out": True,
+        "plot": "p.png",
+        "by": "label",
+        "resamples": 50,
+        "router": "heuristic",
+    }
     assert llm("route", "eval", "set.jsonl").code == 0
-    assert calls[-1][2]["resamples"] == 1000  # the default
+    assert calls[-1][2]["resamples"] == 1000  # the defaults
+    assert calls[-1][2]["router"] is None
     result = llm("route", "eval", "set.jsonl", "--resamples", "-1")
     assert result.code == 2 and "--resamples" in result.stderr
 

@@ -15,6 +15,7 @@ from convergio_llm.cli.route_eval import eval_command
 from convergio_llm.providers.errors import InputError
 from convergio_llm.routing.complexity import assess, label_for
 from convergio_llm.routing.config import load_config
+from convergio_llm.routing.route_eval import Row, evaluate
 
 WORDS = [
     "explain",
@@ -130,6 +131,26 @@ def test_eval_json_carries_the_intervals_and_none_without_resamples() -> None:
     env, out = env_for(labelled())
     eval_command(env, "-", split=None, json_out=False, plot=None, by=None, resamples=0)
     assert "router - " not in out.getvalue()
+
+
+def test_eval_scores_the_router_it_is_given_over_the_configured_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("routing:\n  router: heuristic\n")
+    rows = [json.loads(line) for line in labelled().splitlines()]
+    by_router = {}
+    for router in ("learned", "heuristic", None):
+        env, out = env_for(labelled(), config)
+        eval_command(env, "-", split=None, json_out=True, plot=None, by=None, router=router)
+        report = json.loads(out.getvalue())
+        by_router[router] = (report["router"], report["overall"]["router"]["apgr"])
+    assert by_router[None] == by_router["heuristic"]  # the config's
+    for router in ("learned", "heuristic"):
+        scores = [assess(r["prompt"], router=router).score for r in rows]
+        expected = evaluate(scores, [Row(r["prompt"], r["weak"], r["strong"]) for r in rows])
+        assert by_router[router] == (router, pytest.approx(expected.apgr, abs=1e-4))
+    env, _ = env_for(labelled())
+    with pytest.raises(InputError, match="--router must be one of learned, heuristic"):
+        eval_command(env, "-", split=None, json_out=False, plot=None, by=None, router="bogus")
 
 
 def test_eval_writes_the_plot(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ CPU time 103.4 vs 82.3 ms, the same ratios.
 2026-12-02 21:01 UTC, after this round's start-up changes (BENCH_RUNS=31, load 0.8): route
 116.9 ms vs bare Typer 102.3 ms: 1.14x median, 1.22x paired, 1.25x min. The repeatable
 figure is the instruction count (README, "Start-up"): 315.2M vs 249.4M, 1.26x.
+2026-12-03 06:01 UTC (BENCH_RUNS=21, load 0.9): route 160.2 ms vs bare Typer 132.0 ms:
+1.21x median, 1.25x paired, 1.06x min; simonw's llm --version 1272.2 ms (7.9x route).
+Instructions then: 306.7M vs 249.4M, 1.23x.
 """
 
 from __future__ import annotations

@@ -145,7 +145,6 @@ class Interval(NamedTuple):
 class Uncertainty(NamedTuple):
     """Percentile intervals (95%) over paired bootstrap resamples of the rows."""
 
-    resamples: int
     apgr: dict[str, Interval]  # router name → its APGR's interval
     lead: dict[str, Interval]  # baseline → interval of the router's APGR minus the baseline's
 
@@ -211,7 +210,7 @@ def bootstrap(
         if name != against
     }
     lead["random"] = _interval([a - r for a, r in zip(base, at_random, strict=True)])
-    return Uncertainty(resamples, {k: _interval(v) for k, v in samples.items()}, lead)
+    return Uncertainty({k: _interval(v) for k, v in samples.items()}, lead)
 
 
 def _interval(values: list[float]) -> Interval:

@@ -31,7 +31,14 @@ import pytest
 
 from convergio_llm.routing import scorer
 from convergio_llm.routing.complexity import assess
-from convergio_llm.routing.route_eval import Metrics, Row, bootstrap, compare, evaluate
+from convergio_llm.routing.route_eval import (
+    Metrics,
+    Row,
+    bootstrap,
+    compare,
+    evaluate,
+    length_score,
+)
 from tests.benchmarks import bench_route
 
 pytestmark = pytest.mark.benchmark
@@ -64,7 +71,7 @@ def _block(title: str, rows: list[Row]) -> list[str]:
     paired = {
         "router": scores,
         "heuristic": heuristic,
-        "length": [float(len(r.prompt)) for r in rows],
+        "length": [length_score(r.prompt) for r in rows],
     }
     lead = bootstrap(rows, paired, resamples=1000).lead[best]
     diff = metrics["router"].apgr - metrics[best].apgr

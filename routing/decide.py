@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from convergio_llm.providers.errors import InputError, NoProviderAvailable
 from convergio_llm.providers.registry import split_ref
-from convergio_llm.providers.values import Request, estimate_tokens
+from convergio_llm.providers.values import Message, Request, estimate_tokens
 from convergio_llm.routing.complexity import DEFAULT_ROUTER, LABELS, Assessment, assess
 from convergio_llm.routing.context import Context
 from convergio_llm.routing.decision import Decision, Target, TraceEntry
@@ -245,11 +245,25 @@ def _assessment(request: Request, plan: _Plan, policy: Policy) -> Assessment:
     if len(messages) == 1 and messages[0].role != "system":
         text = messages[0].content
     else:
-        text = "\n".join(m.content for m in messages if m.role != "system")
+        text = asked_text(messages)
     found = assess(text, plan.thresholds, plan.router)
     if policy.complexity is not None:
         return Assessment(found.score, policy.complexity, found.features)
     return found
+
+
+def asked_text(messages: tuple[Message, ...]) -> str:
+    """What the complexity score reads of a conversation: the user's turns, joined.
+
+    Both scorers were made for text a person wrote (the learned one was trained on single
+    user prompts only). An assistant's answer in the history is model prose, code and lists
+    that neither learned to read: it would move the score with the answer's length and its
+    code blocks, not with the task (a code answer in the history took a follow-up asking
+    for a proof from 0.34 to 0.17). Privacy and cost still read every message."""
+    asked = [m.content for m in messages if m.role == "user"]
+    if not asked:  # no user turn at all: read what there is, as before
+        asked = [m.content for m in messages if m.role != "system"]
+    return "\n".join(asked)
 
 
 def _privacy_once(text: str, plan: _Plan, policy: Policy) -> Rule:

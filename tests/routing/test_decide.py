@@ -8,6 +8,8 @@ import pytest
 
 from convergio_llm.providers.base import Request
 from convergio_llm.providers.errors import InputError
+from convergio_llm.providers.values import Message
+from convergio_llm.routing.complexity import assess
 from convergio_llm.routing.decide import Policy, decide
 from convergio_llm.routing.decision import RULES, Decision
 from tests.routing.conftest import CLOUD, make_context
@@ -275,3 +277,39 @@ def test_output_estimate_is_capped_by_max_tokens() -> None:
     decision = decide(request, make_context(), Policy())
     tokens = next(t for t in decision.trace if t.rule == "complexity").looked_at["tokens"]
     assert tokens["output"] == 20
+
+
+CODE_ANSWER = (
+    "Here it is:\n\n```python\ndef fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
+    "        a, b = b, a + b\n    return a\n```\n\nIt runs in O(n) time; fib(10) is 55."
+)
+
+
+def _conversation(*turns: tuple[str, str]) -> Request:
+    return Request(messages=tuple(Message(role, text) for role, text in turns))  # type: ignore[arg-type]
+
+
+def test_a_conversation_is_scored_by_what_the_user_asked_not_by_the_answers() -> None:
+    asked = ("Write a Python function for the n-th Fibonacci number.", "Now prove it correct.")
+    with_answer = _conversation(
+        ("system", "Be brief."), ("user", asked[0]), ("assistant", CODE_ANSWER), ("user", asked[1])
+    )
+    other_answer = with_answer._replace(
+        messages=(*with_answer.messages[:2], Message("assistant", "Sure."), with_answer.messages[3])
+    )
+    ctx = make_context()
+    scores = [decide(r, ctx, Policy()).complexity["score"] for r in (with_answer, other_answer)]
+    alone = assess("\n".join(asked)).score
+    assert scores == [alone, alone]
+    # The answer's code and length would have moved it (what the scorer reads matters).
+    assert abs(assess("\n".join((asked[0], CODE_ANSWER, asked[1]))).score - alone) > 0.05
+    # Privacy still reads every message: what leaves the machine is the whole conversation.
+    leaky = _conversation(("user", asked[0]), ("assistant", "Mail maria.rossi@example.org"))
+    assert decide(leaky, ctx, Policy()).local_only
+
+
+def test_a_conversation_without_a_user_turn_is_still_scored() -> None:
+    request = _conversation(("system", "Be brief."), ("assistant", CODE_ANSWER))
+    assert (
+        decide(request, make_context(), Policy()).complexity["score"] == assess(CODE_ANSWER).score
+    )

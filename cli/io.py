@@ -75,7 +75,31 @@ def read_items(
     text = _decode(first + env.stdin.read(), "stdin")
     if not text.strip():
         raise InputError("stdin is empty: nothing to send")
+    if text.lstrip()[:1] == "{":
+        hint = _json_as_text_hint(text)
+        if hint:
+            env.warn(hint)
     yield Item(1, "1", request=_prompt_request(text.rstrip("\n"), defaults))
+
+
+def _json_as_text_hint(text: str) -> str | None:
+    """A note when stdin is one JSON object that was meant as input, not as prompt text:
+    a request without --jsonl, or a hand-written decision without its "schema". Such a
+    text is still the prompt (the pipe contract), but silently re-routing it surprises."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if "provider" in obj and "model" in obj:
+        return (
+            'stdin looks like a decision but has no "schema", so its text is the prompt, '
+            'routed anew (a decision carries "schema": "convergio-llm/decision/v1")'
+        )
+    if "prompt" in obj or "messages" in obj:
+        return "stdin is a JSON request, but without --jsonl its text is the prompt (add --jsonl)"
+    return None
 
 
 def _prompt_request(prompt: str, defaults: Mapping[str, Any]) -> Request:

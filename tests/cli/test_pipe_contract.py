@@ -65,6 +65,23 @@ def test_system_prompt_and_parameters_apply_to_jsonl_lines_without_them() -> Non
     assert json.loads(result.stdout)["text"] == "a b"
 
 
+def test_a_json_object_meant_as_input_is_the_prompt_text_with_a_note() -> None:
+    # The contract: without --jsonl, stdin that is not a decision is one prompt, as it is.
+    # A request or a decision missing its "schema" was surely meant otherwise: say so.
+    cases = {
+        '{"prompt": "hi"}': "without --jsonl its text is the prompt",
+        '{"provider": "openai", "model": "gpt-5", "request": {}}': 'has no "schema"',
+    }
+    for text, note in cases.items():
+        result = run_llm("run", "-m", "fake:echo", input=text + "\n")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.decode() == text + "\n"  # echoed: the text was the prompt
+        assert note in result.stderr.decode()
+    # JSON that is simply the prompt's subject gets no note.
+    result = run_llm("run", "-m", "fake:echo", input='{"a": [1, 2]}\n')
+    assert result.stdout == b'{"a": [1, 2]}\n' and result.stderr == b""
+
+
 def test_empty_stdin_is_a_usage_error() -> None:
     result = run_llm("run", "-m", "fake:echo", input=b"  \n")
     assert result.returncode == 2

@@ -1,6 +1,7 @@
 """`llm route calibrate`: set `routing.thresholds` for the user's own traffic.
 
-    --cloud-share 30%    over a sample of prompts (JSONL {"prompt"} on stdin or FILE), or
+    --cloud-share 30%    over a sample of prompts (the JSON lines `llm route --jsonl` reads,
+                         on stdin or FILE), or
                          over the scores the ledger recorded (--from-ledger)
     --quality 95%        over a labelled file ({"prompt", "weak", "strong"}): the smallest
                          cloud share that keeps 95% of the strong model's quality
@@ -56,9 +57,11 @@ def calibrate_command(
         share = calibrate.parse_share(cloud_share, "--cloud-share")
         scores = _ledger_scores(env) if from_ledger else _prompt_scores(env, file)
         thresholds = calibrate.thresholds_for_share(scores, share)
+        got = calibrate.cloud_share(scores, thresholds)
+        _short_of(env, share, got, scores)
         out["implies"] = {
             "prompts": len(scores),
-            "cloud_share": round(calibrate.cloud_share(scores, thresholds), 4),
+            "cloud_share": round(got, 4),
             "top_tier_share": round(_share_at(scores, thresholds["complex"]), 4),
         }
     else:
@@ -91,24 +94,44 @@ def _share_at(scores: list[float], threshold: float) -> float:
 
 
 def _prompt_scores(env: Environment, file: str | None) -> list[float]:
+    """The score of every request line, read as `llm route --jsonl` reads it ({"prompt"},
+    {"messages"}, or a decision's request), so calibrating on the traffic route sees works."""
+    from convergio_llm.cli.io import parse_line
+    from convergio_llm.providers.errors import LLMError
+    from convergio_llm.routing.decide import asked_text
+
     _, score = scorer_for(env)
     scores = []
     for number, line in enumerate(read_lines(env, file), 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except ValueError:
-            env.warn(f"line {number}: not JSON")
+            item = parse_line(line, number, {})
+        except LLMError as exc:
+            env.warn(f"line {number}: {exc}")
             continue
-        prompt = obj.get("prompt") if isinstance(obj, dict) else None
-        if not isinstance(prompt, str) or not prompt.strip():
-            env.warn(f"line {number}: needs a non-empty 'prompt'")
-            continue
-        scores.append(score(prompt))
+        request = item.request if item.request is not None else item.decision.request  # type: ignore[union-attr]
+        scores.append(score(asked_text(request.messages)))
     if not scores:
         raise InputError(f"no prompts in '{file or '-'}'")
     return scores
+
+
+def _short_of(env: Environment, asked: float, got: float, scores: list[float]) -> None:
+    """Say so when the thresholds cannot give the share asked for (±2 points): too few
+    prompts to split that finely, or many with the same score at the cut."""
+    if abs(got - asked) <= 0.02:
+        return
+    n = len(scores)
+    why = (
+        f"with {n} prompt{'s' if n > 1 else ''} the share moves in steps of {1 / n:.1%}"
+        if 1 / n > 0.02
+        else "too many of them share the score at the cut"
+    )
+    env.warn(
+        f"note: {got:.1%} of these prompts go to the cloud, not {asked:.1%}: {why}; "
+        "calibrate on more (and more varied) prompts"
+    )
 
 
 def _ledger_scores(env: Environment) -> list[float]:

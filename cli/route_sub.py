@@ -77,7 +77,7 @@ def route_calibrate(
     ctx: typer.Context,
     file: Annotated[
         str | None,
-        typer.Argument(metavar="[FILE]", help="Labelled prompts (JSON Lines)."),
+        typer.Argument(metavar="[FILE]", help="Prompts as JSON Lines (labelled, for --quality)."),
     ] = None,
     cloud_share: Annotated[
         str | None,

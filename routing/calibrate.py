@@ -29,10 +29,20 @@ def parse_share(text: str, flag: str) -> float:
 
 
 def _cut(descending: list[float], k: int) -> float:
-    """A threshold with exactly the first k scores at or above it (up to ties)."""
+    """A threshold with the first k scores at or above it, or as near k as ties allow.
+
+    Prompts with the same score go the same way, so when a tied group straddles k the cut
+    goes above the group or below it, whichever sends nearer k prompts (the fewer when
+    both are as near): never through it, which would send the whole group."""
+    n = len(descending)
+    if 0 < k < n and descending[k - 1] == descending[k]:
+        tied = descending[k]
+        above = descending.index(tied)  # prompts scoring higher than the group
+        through = above + descending.count(tied)
+        k = above if k - above <= through - k else through
     if k <= 0:
         return 1.000001  # above every score: nothing is sent
-    if k >= len(descending):
+    if k >= n:
         return 0.0
     return round((descending[k - 1] + descending[k]) / 2, 6)
 

@@ -217,6 +217,43 @@ def test_cloud_share_thresholds_send_that_share_of_the_same_file(share: str) -> 
     assert sum(label == "complex" for label in labels) / len(labels) <= cloud
 
 
+def test_cloud_share_reads_every_request_line_route_reads() -> None:
+    # {"messages"} lines and decisions as `llm route --jsonl` takes them, scored by the
+    # user's turns; a bad line is reported by number and the rest are used.
+    texts = prompts(200, seed=3)
+    lines = []
+    for i, p in enumerate(texts):
+        if i % 2:
+            turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": p}]
+            lines.append(json.dumps({"messages": turns}))
+        else:
+            lines.append(json.dumps({"prompt": p}))
+    lines.insert(7, '{"prompt": 3}')
+    env, _ = env_for("\n".join(lines) + "\n")
+    found = calibrate(env, cloud_share="30%")
+    assert found["implies"]["prompts"] == 200  # type: ignore[index]
+    assert "line 8:" in env.stderr.getvalue()  # type: ignore[attr-defined]
+    cloud = [assess(p).score >= found["thresholds"]["medium"] for p in texts]  # type: ignore[index]
+    assert abs(sum(cloud) / len(cloud) - 0.30) <= 0.02
+
+
+def test_a_share_the_prompts_cannot_give_is_said_not_hidden() -> None:
+    one = '{"prompt": "Prove that the square root of two is irrational."}\n'
+    env, _ = env_for(one)
+    found = calibrate(env, cloud_share="30%")
+    assert found["implies"]["cloud_share"] == 0.0  # type: ignore[index]
+    note = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "not 30.0%" in note and "with 1 prompt the share moves in steps of 100.0%" in note
+    same = '{"prompt": "hello there"}\n' * 60 + one
+    env, _ = env_for(same)
+    found = calibrate(env, cloud_share="30%")
+    assert found["implies"]["cloud_share"] == round(1 / 61, 4)  # type: ignore[index]
+    assert "share the score at the cut" in env.stderr.getvalue()  # type: ignore[attr-defined]
+    env, _ = env_for("".join(json.dumps({"prompt": p}) + "\n" for p in prompts(400)))
+    calibrate(env, cloud_share="30%")
+    assert env.stderr.getvalue() == ""  # type: ignore[attr-defined]
+
+
 def test_quality_goal_over_a_labelled_file() -> None:
     env, _ = env_for(labelled())
     found = calibrate(env, quality="95%")

@@ -18,6 +18,7 @@ file's sorted text (ShippedWeights).
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -259,8 +260,9 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
     """The probability that the strong model is needed, and what pushed it up or down:
     the words (with their shapes) and whole-prompt signals with the largest terms in the
     logit. `llm route --jsonl` explains every decision it prints, so this runs once per
-    prompt and is written for it: the words are ranked in C by their weight, and the
-    whole-prompt signals that are zero (no newline, no question mark) cost nothing."""
+    prompt and is written for it: the words are counted in C, only the words with a weight
+    are named, and the whole-prompt signals that are zero (no newline, no question mark)
+    cost nothing."""
     tokens = shared_words(text)
     n = len(tokens)
     if model is None:
@@ -287,10 +289,20 @@ def assess(text: str, model: Model | None = None) -> tuple[float, dict[str, Any]
     if numbers:
         terms[names["log_numbers"]] = w_numbers * math.log1p(numbers)
     z = model.bias + total * per_token + sum(terms.values())
-    ranked = sorted(set(tokens), key=weight_of)
-    for token in ranked[:3] + ranked[3:][-3:]:
-        name = named(token, model.words)
-        terms[name] = terms.get(name, 0.0) + weight_of(token) * tokens.count(token) * per_token
+    # Every token's term, summed under the name it is explained by ("numbers" for every
+    # number the model has no word for), so the largest terms are the largest sums: ranking
+    # tokens by weight alone named one "1111" of three and missed the other numbers. Counted
+    # in first-appearance order, never a set's, whose order changes with each process's
+    # string hashing and would explain the same prompt two ways.
+    words = model.words
+    by_name: dict[str, float] = {}
+    for token, count in Counter(tokens).items():
+        weight = weight_of(token)
+        if weight:
+            name = named(token, words)
+            by_name[name] = by_name.get(name, 0.0) + weight * count
+    for name, weight in by_name.items():
+        terms[name] = terms.get(name, 0.0) + weight * per_token
     ordered = sorted(terms.items(), key=_by_size)
     explained = {
         "words": n,

@@ -81,6 +81,36 @@ def test_the_features_name_what_pushed_the_score_up_and_down() -> None:
     assert len(found["up"]) <= 3 and len(found["down"]) <= 3
 
 
+def test_a_name_is_credited_with_every_token_it_names() -> None:
+    # Eleven numbers the model has no word for, "1111" three times: "numbers" is their
+    # whole term, #digit's weight x 11 / sqrt(n), not that of the one or two ranked first.
+    numbers = ["4111", "1111", "1111", "1111", "85", "03", "75", "120", "089", "4", "13"]
+    assert not any(n in WORDS for n in numbers) and WORDS["#digit"] < 0
+    text = "Pay with card " + " ".join(numbers) + " please"
+    found = assess(text).features
+    n = len(text.split())
+    assert found["down"]["numbers"] == round(WORDS["#digit"] * len(numbers) / math.sqrt(n), 3)
+
+
+def test_the_same_prompt_is_explained_the_same_way_in_every_process() -> None:
+    # Tokens of equal weight (the numbers) once came out in a set's order, which each
+    # process's string hashing changes.
+    import os
+    import subprocess
+    import sys
+
+    text = "Pay with card 4111 1111 1111 1111 please, numero 4 85 03 75 120 089 13 it It"
+    code = "import sys; from convergio_llm.routing import scorer; print(scorer.assess(sys.argv[1]))"
+    seen = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        result = subprocess.run(
+            [sys.executable, "-c", code, text], env=env, capture_output=True, check=True
+        )
+        seen.add(result.stdout)
+    assert len(seen) == 1, seen
+
+
 def test_explain_names_the_contributions() -> None:
     from convergio_llm.cli.explain import render
 

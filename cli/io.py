@@ -64,7 +64,7 @@ def read_items(
         yield Item(1, "1", request=_prompt_request(prompt, defaults))
         return
     if env.stdin_isatty and prompt is None:
-        raise InputError("no prompt: give one as an argument or on stdin")
+        raise InputError(NO_PROMPT)
     if jsonl:
         yield from _read_jsonl(env.stdin, defaults)
         return
@@ -102,6 +102,9 @@ def _json_as_text_hint(text: str) -> str | None:
     return None
 
 
+NO_PROMPT = "no prompt: give one as an argument or on stdin"
+
+
 def _prompt_request(prompt: str, defaults: Mapping[str, Any]) -> Request:
     """A plain-text prompt with the command line's system prompt and parameters."""
     given = {k: v for k, v in defaults.items() if v is not None}
@@ -126,19 +129,31 @@ def _read_jsonl(
             yield first
         yield from stream
 
-    # A default left unset (None) fills nothing in: drop those once, not on every line.
-    defaults = {k: v for k, v in defaults.items() if v is not None}
+    defaults = set_defaults(defaults)
     seen_any = False
     for number, raw in enumerate(lines(), 1):
         if not raw.strip():
             continue
         seen_any = True
-        try:
-            yield parse_line(_decode(raw, f"line {number}"), number, defaults)
-        except LLMError as exc:
-            yield Item(number, str(number), error=InputError(f"line {number}: {exc}"))
+        yield item_of_line(raw, number, defaults)
     if not seen_any:
-        raise InputError("stdin is empty: no JSON lines to read")
+        raise InputError(NO_JSON_LINES)
+
+
+NO_JSON_LINES = "stdin is empty: no JSON lines to read"
+
+
+def set_defaults(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """A default left unset (None) fills nothing in: dropped once, not on every line."""
+    return {k: v for k, v in defaults.items() if v is not None}
+
+
+def item_of_line(raw: bytes, number: int, defaults: Mapping[str, Any]) -> Item:
+    """One non-blank JSON line as an item, or as the error that names its number."""
+    try:
+        return parse_line(_decode(raw, f"line {number}"), number, defaults)
+    except LLMError as exc:
+        return Item(number, str(number), error=InputError(f"line {number}: {exc}"))
 
 
 _DECODER: json.JSONDecoder | None = None

@@ -141,15 +141,21 @@ def _jsonl(texts: list[str]) -> bytes:
 CLOUD_UP = dict.fromkeys(("anthropic", "openai", "google"), True)
 
 
-def run_route(lines: bytes, cloud: bool = False) -> tuple[float, list[str]]:
+def run_route(lines: bytes, cloud: bool = False, workers: int = 1) -> tuple[float, list[str]]:
     """One full `route --jsonl` pass in-process: read lines, decide, write JSON. `cloud`
     pins the cloud providers as available and reachable, so medium and complex prompts
-    leave the machine (without it a keyless machine keeps everything local)."""
+    leave the machine (without it a keyless machine keeps everything local). `workers` > 1
+    decides the lines past the first thousand in that many forked processes."""
     from convergio_llm.cli.context import Environment
     from convergio_llm.cli.route_impl import route_command
     from convergio_llm.routing.decide import Policy
 
-    env = Environment(stdin=io.BytesIO(lines), stdout=io.StringIO(), stderr=io.StringIO())
+    env = Environment(
+        stdin=io.BytesIO(lines),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        environ=dict(os.environ, CONVERGIO_LLM_WORKERS=str(workers)),
+    )
     env.routing.facts["ollama_answers"] = False  # one fact a shell would find once anyway
     if cloud:
         env.routing.facts.update(available=dict(CLOUD_UP), reachable=dict(CLOUD_UP))
@@ -190,11 +196,20 @@ SHAPES = ("dev set", "short chat", "long (~1,400 chars)", "code", "word problem"
 def throughput_report() -> str:
     texts = prompts()
     lines = _jsonl(texts)
+    from convergio_llm.cli.context import Environment
+    from convergio_llm.cli.route_parallel import workers_for
+
+    workers = pool = workers_for(Environment(environ={}))  # what a plain `llm route` uses
+    chat = [t for i, t in enumerate(texts) if i % 6 == 1]
+    chat_lines = _jsonl((chat * (N // len(chat) + 1))[:N])
     report = [
         f"decisions/s over {N:,} varied prompts, in-process:",
         f"  decide() alone        {_rates(lambda: run_decide(texts), N)}",
         f"  route --jsonl (full)  {_rates(lambda: run_route(lines)[0], N)}",
-        f"route --jsonl by prompt shape ({N:,} prompts of one shape each):",
+        f"  ... {workers} workers     {_rates(lambda: run_route(lines, workers=pool)[0], N)}",
+        f"  short chat, 1 process {_rates(lambda: run_route(chat_lines)[0], N)}",
+        f"  ... {workers} workers     {_rates(lambda: run_route(chat_lines, workers=pool)[0], N)}",
+        f"route --jsonl by prompt shape ({N:,} prompts of one shape each, one process):",
     ]
     for shape, name in enumerate(SHAPES):
         # Every sixth prompt has the same shape; repeat them to N (each text still varies).

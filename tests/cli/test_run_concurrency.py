@@ -103,11 +103,11 @@ def test_bad_lines_are_reported_by_number_in_place_and_the_rest_go_on() -> None:
 def test_provider_errors_stay_on_their_own_line() -> None:
     with EchoServer() as server:
         server.models = ["m"]  # anything else is a 404 model_not_found
-        status, out, _ = run(config_for(server), prompts(5), concurrency=4, model="vllm:m")
+        status, out, err_good = run(config_for(server), prompts(5), concurrency=4, model="vllm:m")
         status_bad, out_bad, err = run(
             config_for(server), prompts(3), concurrency=4, model="vllm:missing"
         )
-    assert status == 0 and [o["schema"] for o in out] == [COMPLETION] * 5
+    assert status == 0 and [o["schema"] for o in out] == [COMPLETION] * 5, (out, err_good)
     assert status_bad == 2  # model not found is a usage error
     assert [o["schema"] for o in out_bad] == [ERROR] * 3
     assert [o["id"] for o in out_bad] == ["q0", "q1", "q2"]

@@ -19,6 +19,13 @@ Short chat with the cloud targets up (bench_router): learned 7,233/s, heuristic 
 on this VM the pipeline, not the scorer, is what stays under the 20,000/s target: per
 decision ~13 µs reading the line, ~70 µs deciding (the scorer ~16-33 of them), ~40 µs
 encoding the JSON and ~13 µs writing it through the secret scrub.
+2026-12-03 07:56 UTC, the same VM in a slower hour (BENCH_ROUNDS=3, load 1.1-1.4): one
+process mixed 2,122/s and short chat 5,522/s; past the first thousand lines in 2 forked
+workers (cli/route_parallel.py) mixed 3,378/s (1.59x) and short chat 6,779/s (1.23x). On
+this 2-core VM the parent (reading, writing through the scrub, unpickling) shares the
+cores with both workers; each further core adds a worker. 102,051 mixed lines through
+`llm route --jsonl` (a file in, a file out, 07:28 UTC): 42.6 s and 41.1 s in one process,
+27.9 s and 26.9 s with 2 workers (1.55x; CPU time 41 s -> 50 s, the cost of the pickling).
 """
 
 from __future__ import annotations

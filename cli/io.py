@@ -275,8 +275,13 @@ def with_defaults(request: Request, defaults: Mapping[str, Any]) -> Request:
     return request.with_params(**missing) if missing else request
 
 
+def json_line(obj: Any) -> str:
+    """One JSON Lines line: how every command writes a JSON object."""
+    return json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+
+
 def write_json(stream: IO[str], obj: Any) -> None:
-    stream.write(scrub(json.dumps(obj, ensure_ascii=False, default=str)) + "\n")
+    stream.write(scrub(json_line(obj)))
     stream.flush()
 
 

@@ -110,7 +110,11 @@ def _prompt_scores(env: Environment, file: str | None) -> list[float]:
         except LLMError as exc:
             env.warn(f"line {number}: {exc}")
             continue
-        request = item.request if item.request is not None else item.decision.request  # type: ignore[union-attr]
+        if item.request is not None:
+            request = item.request
+        else:  # a decision line: its request
+            assert item.decision is not None
+            request = item.decision.request
         scores.append(score(asked_text(request.messages)))
     if not scores:
         raise InputError(f"no prompts in '{file or '-'}'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convergio_llm.cli.context import Environment
-from convergio_llm.cli.io import Item, error_object, read_items
+from convergio_llm.cli.io import Item, error_object, json_line, read_items
 from convergio_llm.providers.errors import InputError, LLMError
 from convergio_llm.routing.decide import Policy, decide
 
@@ -73,15 +73,11 @@ def route_item(
             # As `llm run` would: targets that cannot take the image or schema go.
             decision = fit(decision, env.routing, notice=env.warn, policy=policy)
     except LLMError as exc:
-        import json
-
         from convergio_llm.cli.exit_status import status_for
 
         code = int(status_for(exc))
-        line = None
-        if jsonl:  # what write_json writes (the Environment scrubs it)
-            obj = error_object(item.id, item.line, exc, code)
-            line = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+        # With --jsonl the error takes the line's place (the Environment scrubs it).
+        line = json_line(error_object(item.id, item.line, exc, code)) if jsonl else None
         return None, line, f"error: {exc}", code
     # json.dumps(decision.to_json()), with the trace entries encoded once.
     return decision, decision.to_json_text() + "\n", None, 0

@@ -3,9 +3,9 @@
 Deciding is Python on one core (~100-150 µs a line on a 2-core VM, so one process makes
 7,000-9,000 decisions a second), and every line is independent of the others. So once
 the first IN_PROCESS_FIRST lines are decided here, further lines go in batches to a pool
-of forked workers (one per usable CPU, at most MAX_WORKERS) and come back in input order:
-stdout and stderr get the same lines, in the same order, as one process writes (tests
-compare the two). Workers are forked after the first decisions, so they share this
+of forked workers (one per usable CPU on Linux, at most MAX_WORKERS) and come back in
+input order: stdout and stderr get the same lines, in the same order, as one process
+writes (tests compare the two). Workers are forked after the first decisions, so they share this
 process's plan (config, probes, budget) and never probe again for it.
 
 Input that arrives slowly (`tail -f`, one prompt at a time) never waits for a batch to
@@ -28,7 +28,7 @@ from convergio_llm.cli.route_impl import NO_INPUTS, route_item
 from convergio_llm.providers.errors import InputError
 from convergio_llm.routing.decide import Policy
 
-IN_PROCESS_FIRST = 1000  # lines decided here before a pool is worth its start (~30 ms)
+IN_PROCESS_FIRST = 1000  # lines decided here first: a small input never starts a pool
 BATCH = 256  # lines a worker decides at a time
 MAX_WORKERS = 8
 CHUNK = 1 << 16  # bytes read from stdin at a time
